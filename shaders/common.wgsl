@@ -1,0 +1,56 @@
+// Shared by every kernel: the parameter structs and the one bind-group layout.
+// Keep in sync with src/gpu/layout.rs (FitParams, StepParams, bindings); tests/shaders.rs checks
+// that the struct sizes agree. The constants (WORKGROUP_SIZE, TILE_FLOATS, FLAG_*, ...) are
+// generated from Rust and prepended to this file, so they are defined once.
+//
+// Weights are a K × (d + 1) matrix, row k = [w_k0 .. w_k(d-1), b_k]; linear regression has K = 1.
+
+struct FitParams {
+    n_rows: u32,
+    n_features: u32,   // d
+    n_outputs: u32,    // K
+    stride: u32,       // d + 1: one row of the weight matrix
+    tile_rows: u32,    // rows per workgroup tile in grad_partials
+    flags: u32,        // FLAG_INTERCEPT | FLAG_PROX | FLAG_MOMENTUM
+    loss_workgroups: u32,
+    _pad0: u32,
+    l1: f32,
+    l2: f32,
+    bias_l1: f32,
+    bias_l2: f32,
+    momentum: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
+}
+
+struct StepParams {
+    batch_start: u32,  // offset of the batch in this epoch's row order
+    batch_rows: u32,
+    num_partials: u32, // workgroups of this step's grad_partials dispatch
+    _pad0: u32,
+    lr: f32,           // lr_t of this step
+    inv_batch: f32,    // 1 / batch_rows
+    _pad1: f32,
+    _pad2: f32,
+}
+
+@group(0) @binding(0) var<uniform> fit: FitParams;
+@group(0) @binding(1) var<uniform> step: StepParams;
+@group(0) @binding(2) var<storage, read> x: array<f32>;        // n_rows × d, row-major
+@group(0) @binding(3) var<storage, read> y: array<f32>;        // n_rows
+@group(0) @binding(4) var<storage, read> order: array<u32>;    // this epoch's row order
+@group(0) @binding(5) var<storage, read_write> weights: array<f32>;   // K × stride
+@group(0) @binding(6) var<storage, read_write> velocity: array<f32>;  // K × stride (momentum)
+@group(0) @binding(7) var<storage, read_write> scratch: array<f32>;   // per-workgroup partial sums
+
+// dloss/dz of one row for output o. Linear: ½(z − y)² -> z − y.
+fn residual(z: f32, target_value: f32) -> f32 {
+    return z - target_value;
+}
+
+// The loss of one row. Linear: ½(z − y)².
+fn row_loss(z: f32, target_value: f32) -> f32 {
+    let r = z - target_value;
+    return 0.5 * r * r;
+}

@@ -1,0 +1,45 @@
+// The update kernel: one thread per weight. Sums the step's per-workgroup partial gradients, adds
+// the penalty (2·l2·w, and l1·sign(w) unless the l1 step is proximal), applies the optimizer and,
+// for `prox`, the soft-threshold. Gradient, penalty and update in one dispatch, no host round trip.
+// CPU twin: src/cpu/kernels.rs::update.
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let width = fit.n_outputs * fit.stride;
+    let k = gid.x;
+    if (k >= width) {
+        return;
+    }
+    let is_bias = (k % fit.stride) == fit.n_features;
+    if (is_bias && (fit.flags & FLAG_INTERCEPT) == 0u) {
+        return; // no intercept: b stays 0
+    }
+
+    var g = 0.0;
+    for (var p = 0u; p < step.num_partials; p++) {
+        g += scratch[p * width + k];
+    }
+    g *= step.inv_batch;
+
+    let w = weights[k];
+    let l1 = select(fit.l1, fit.bias_l1, is_bias);
+    let l2 = select(fit.l2, fit.bias_l2, is_bias);
+    let prox = (fit.flags & FLAG_PROX) != 0u;
+    g += 2.0 * l2 * w;
+    if (!prox) {
+        g += l1 * sign(w); // sign(0) = 0
+    }
+
+    var w_new: f32;
+    if ((fit.flags & FLAG_MOMENTUM) != 0u) {
+        let v = fit.momentum * velocity[k] - step.lr * g;
+        velocity[k] = v;
+        w_new = w + v;
+    } else {
+        w_new = w - step.lr * g;
+    }
+    if (prox) {
+        w_new = sign(w_new) * max(abs(w_new) - step.lr * l1, 0.0);
+    }
+    weights[k] = w_new;
+}

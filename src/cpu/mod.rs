@@ -1,0 +1,8 @@
+//! The CPU side: the twins of the WGSL kernels, the reference solver built from them, and the
+//! exact solvers that give the true optimum.
+
+pub mod exact;
+pub mod kernels;
+mod reference;
+
+pub use reference::CpuSolver;

@@ -1,0 +1,99 @@
+//! The CPU reference solver: the same algorithm as the GPU solver (same batches from the shared
+//! plan, same update rule), built from the kernel twins, in f64.
+
+use super::kernels::{self, UpdateRule};
+use crate::config::{FitConfig, L1Update, Optimizer};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::fit::{drive, Engine, FitResult, Solver};
+use crate::schedule::Batch;
+use std::time::Instant;
+
+#[derive(Default)]
+pub struct CpuSolver;
+
+impl CpuSolver {
+    pub fn new() -> Self {
+        CpuSolver
+    }
+}
+
+struct CpuEngine<'a> {
+    data: &'a Dataset,
+    rule: UpdateRule,
+    order: Vec<u32>,
+    params: Vec<f64>,
+    velocity: Vec<f64>,
+    grad: Vec<f64>,
+}
+
+impl Engine for CpuEngine<'_> {
+    fn set_order(&mut self, order: &[u32]) -> Result<()> {
+        self.order.clear();
+        self.order.extend_from_slice(order);
+        Ok(())
+    }
+
+    fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
+        let x = self
+            .data
+            .x
+            .as_slice()
+            .expect("Dataset keeps X in standard layout");
+        let y = self.data.y.as_slice().expect("Dataset keeps y contiguous");
+        let d = self.data.n_features();
+        for (batch, &lr) in batches.iter().zip(lrs) {
+            kernels::grad_partials(x, y, d, &self.order, *batch, &self.params, &mut self.grad);
+            let inv_batch = 1.0 / batch.rows as f64;
+            kernels::update(
+                &self.grad,
+                inv_batch,
+                lr,
+                &self.rule,
+                &mut self.params,
+                &mut self.velocity,
+            );
+        }
+        Ok(())
+    }
+
+    fn log_point(&mut self) -> Result<(Vec<f64>, f64)> {
+        let d = self.data.n_features();
+        let loss = kernels::data_loss(self.data, &self.params[..d], self.params[d]);
+        Ok((self.params.clone(), loss))
+    }
+}
+
+impl Solver for CpuSolver {
+    fn device(&self) -> String {
+        format!(
+            "cpu reference (f64, {} threads)",
+            rayon::current_num_threads()
+        )
+    }
+
+    fn fit_raw(&mut self, data: &Dataset, cfg: &FitConfig) -> Result<FitResult> {
+        let setup = Instant::now();
+        let stride = data.n_features() + 1;
+        let mut engine = CpuEngine {
+            data,
+            rule: UpdateRule {
+                penalty: cfg.penalty,
+                prox: cfg.l1_update == L1Update::Prox,
+                momentum: (cfg.optimizer == Optimizer::Momentum).then_some(cfg.momentum),
+                fit_intercept: cfg.fit_intercept,
+            },
+            order: Vec::with_capacity(data.n_rows()),
+            params: vec![0.0; stride],
+            velocity: vec![0.0; stride],
+            grad: vec![0.0; stride],
+        };
+        drive(
+            &mut engine,
+            data,
+            cfg,
+            self.device(),
+            setup.elapsed().as_secs_f64(),
+        )
+    }
+}

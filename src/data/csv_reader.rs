@@ -1,0 +1,137 @@
+//! CSV input: a header row, then one numeric row per sample. The target is a named column
+//! (default: the last); every other column is a feature.
+
+use super::Dataset;
+use crate::error::{Error, Result};
+use ndarray::{Array1, Array2};
+use std::path::Path;
+
+pub fn read_csv(path: &Path, target: Option<&str>) -> Result<Dataset> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::Format {
+            path: path.into(),
+            message: "is a directory, expected a file".into(),
+        });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(file));
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        let message = match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("row has {len} fields but the header has {expected_len}"),
+            csv::ErrorKind::Io(io) => io.to_string(),
+            _ => e.to_string(),
+        };
+        Error::Parse {
+            path: path.into(),
+            line,
+            message,
+        }
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
+        return Err(Error::EmptyFile { path: path.into() });
+    }
+    if headers.len() < 2 {
+        return Err(Error::Format {
+            path: path.into(),
+            message: format!(
+                "need at least 2 columns (features and a target), found {}",
+                headers.len()
+            ),
+        });
+    }
+    let target_idx = match target {
+        None => headers.len() - 1,
+        Some(name) => {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| Error::UnknownColumn {
+                    path: path.into(),
+                    name: name.into(),
+                    available: headers.join(", "),
+                })?
+        }
+    };
+    let n_cols = headers.len();
+    let mut x_flat: Vec<f32> = Vec::new();
+    let mut y: Vec<f32> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err)? {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        for (col, field) in record.iter().enumerate() {
+            let v: f64 = field.parse().map_err(|_| Error::Parse {
+                path: path.into(),
+                line,
+                message: format!(
+                    "column `{}`: cannot parse `{field}` as a number",
+                    headers[col]
+                ),
+            })?;
+            let v32 = v as f32;
+            if !v.is_finite() || !v32.is_finite() {
+                return Err(Error::Parse {
+                    path: path.into(),
+                    line,
+                    message: format!(
+                        "column `{}`: value `{field}` is not a finite f32 number",
+                        headers[col]
+                    ),
+                });
+            }
+            if col == target_idx {
+                y.push(v32);
+            } else {
+                x_flat.push(v32);
+            }
+        }
+    }
+    if y.is_empty() {
+        return Err(Error::Format {
+            path: path.into(),
+            message: "header only: no data rows".into(),
+        });
+    }
+    let n_rows = y.len();
+    let x = Array2::from_shape_vec((n_rows, n_cols - 1), x_flat).map_err(|e| Error::Format {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    let mut data = Dataset::new(x, Array1::from(y), &path.display().to_string())?;
+    data.feature_names = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != target_idx)
+        .map(|(_, h)| h.clone())
+        .collect();
+    data.target_name = headers[target_idx].clone();
+    Ok(data)
+}
+
+/// Formats X and y as CSV text with header `x0,...,x{d-1},y` (numbers only, so no quoting).
+pub fn format_csv(x: &Array2<f32>, y: &Array1<f32>) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(x.len() * 12);
+    for j in 0..x.ncols() {
+        let _ = write!(out, "x{j},");
+    }
+    out.push_str("y\n");
+    for (row, target) in x.rows().into_iter().zip(y.iter()) {
+        for v in row {
+            let _ = write!(out, "{v},");
+        }
+        let _ = writeln!(out, "{target}");
+    }
+    out
+}

@@ -1,0 +1,84 @@
+//! z-scoring of features, as glmnet does with `standardize = TRUE`: the fit runs on (x − mean)/std
+//! and the coefficients are mapped back to the original scale afterwards.
+
+use super::Dataset;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    pub mean: Vec<f64>,
+    /// Population standard deviation; 0 marks a constant column (left at 0, coefficient 0).
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Computes column means and standard deviations in f64 and rescales X in place.
+    pub fn fit_transform(data: &mut Dataset) -> Self {
+        let n = data.n_rows() as f64;
+        let d = data.n_features();
+        let mut mean = vec![0.0f64; d];
+        let mut sq = vec![0.0f64; d];
+        for row in data.x.rows() {
+            for (j, &v) in row.iter().enumerate() {
+                mean[j] += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        for row in data.x.rows() {
+            for (j, &v) in row.iter().enumerate() {
+                let c = v as f64 - mean[j];
+                sq[j] += c * c;
+            }
+        }
+        let std: Vec<f64> = sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, m)| {
+                let sd = (s / n).sqrt();
+                // Relative test: a column whose spread is rounding noise counts as constant.
+                if sd <= 1e-12 * m.abs().max(1.0) {
+                    0.0
+                } else {
+                    sd
+                }
+            })
+            .collect();
+        for mut row in data.x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if std[j] == 0.0 {
+                    0.0
+                } else {
+                    ((*v as f64 - mean[j]) / std[j]) as f32
+                };
+            }
+        }
+        Standardizer { mean, std }
+    }
+
+    /// Names of constant columns, for the warning.
+    pub fn constant_columns<'a>(&self, names: &'a [String]) -> Vec<&'a str> {
+        self.std
+            .iter()
+            .zip(names)
+            .filter(|(s, _)| **s == 0.0)
+            .map(|(_, n)| n.as_str())
+            .collect()
+    }
+
+    /// Maps (coef, intercept) fitted on standardized X back to the original scale.
+    pub fn unscale(&self, coef: &[f64], intercept: f64) -> (Vec<f64>, f64) {
+        let mut b = intercept;
+        let w: Vec<f64> = coef
+            .iter()
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|(w, (m, s))| {
+                if *s == 0.0 {
+                    0.0
+                } else {
+                    b -= w * m / s;
+                    w / s
+                }
+            })
+            .collect();
+        (w, b)
+    }
+}

@@ -1,0 +1,108 @@
+//! One error type for the whole library. Every variant carries the bad value or path so the CLI can
+//! print one line that names it; `main` maps the variants to exit codes (see [`Error::exit_code`]).
+
+use std::path::PathBuf;
+
+/// Install hint printed whenever no GPU adapter can be found.
+pub const INSTALL_HINT: &str = "install a GPU driver; on Linux without a GPU run `apt-get install -y mesa-vulkan-drivers` (software Vulkan)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: file is empty")]
+    EmptyFile { path: PathBuf },
+    #[error("{path}: line {line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path}: non-finite value {value} in {what} at row {row}, column {column}")]
+    NonFinite {
+        path: PathBuf,
+        what: &'static str,
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+    #[error("{path}: target column `{name}` not found (columns: {available})")]
+    UnknownColumn {
+        path: PathBuf,
+        name: String,
+        available: String,
+    },
+    #[error("X has {x_rows} rows but y has {y_rows} ({path})")]
+    LengthMismatch {
+        path: PathBuf,
+        x_rows: usize,
+        y_rows: usize,
+    },
+    #[error("invalid {name} = {value}: {reason}")]
+    InvalidParam {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("no GPU adapter found: {hint}", hint = INSTALL_HINT)]
+    NoAdapter,
+    #[error("no adapter matches `{wanted}` (available: {available})")]
+    AdapterNotFound { wanted: String, available: String },
+    #[error("{what} needs {bytes} bytes but the adapter allows at most {limit} bytes per binding (row sharding arrives in a later release; use fewer rows or a GPU with a larger binding limit)")]
+    TooLargeForBinding {
+        what: &'static str,
+        bytes: u64,
+        limit: u64,
+    },
+    #[error("{features} features exceed the fused kernel's limit of {limit}")]
+    TooManyFeatures { features: usize, limit: usize },
+    #[error("the fit diverged at epoch {epoch}, step {step}: loss = {value}; lower --lr, or use --standardize")]
+    Diverged {
+        epoch: usize,
+        step: usize,
+        value: f64,
+    },
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    #[error("exact solver failed: {0}")]
+    Solver(String),
+}
+
+impl Error {
+    /// Exit status for the CLI: 2 for bad input, 4 for device failures, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NoAdapter | Error::AdapterNotFound { .. } | Error::Gpu(_) => 4,
+            Error::Solver(_) => 1,
+            Error::Diverged { .. } => 3,
+            _ => 2,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidParam {
+            name,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,158 @@
+//! The GPU context: adapter choice, device with the adapter's own limits, the pipelines (built
+//! once), and the capture of wgpu errors so that none of them becomes a panic.
+
+use super::kernels::Kernels;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+/// One adapter as `gpu-regfit devices` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterDesc {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub max_storage_binding: u64,
+    pub max_buffer: u64,
+}
+
+impl AdapterDesc {
+    fn new(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        AdapterDesc {
+            name: info.name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            max_storage_binding: limits.max_storage_buffer_binding_size,
+            max_buffer: limits.max_buffer_size,
+        }
+    }
+
+    /// "NAME (Vulkan, DiscreteGpu)".
+    pub fn label(&self) -> String {
+        format!("{} ({}, {})", self.name, self.backend, self.device_type)
+    }
+
+    pub fn is_software(&self) -> bool {
+        self.device_type == "Cpu"
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+fn adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// Every adapter wgpu can see, best first (discrete, integrated, virtual, software).
+pub fn list_adapters() -> Vec<AdapterDesc> {
+    let mut list: Vec<_> = adapters(&instance()).iter().map(AdapterDesc::new).collect();
+    list.sort_by_key(|a| rank(&a.device_type));
+    list
+}
+
+fn rank(device_type: &str) -> u8 {
+    match device_type {
+        "DiscreteGpu" => 0,
+        "IntegratedGpu" => 1,
+        "VirtualGpu" => 2,
+        "Other" => 3,
+        _ => 4, // Cpu
+    }
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterDesc,
+    pub limits: wgpu::Limits,
+    pub kernels: Kernels,
+    /// First uncaptured wgpu error (validation, out of memory, device lost), if any.
+    errors: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive).
+    pub fn new(name_filter: Option<&str>) -> Result<Self> {
+        let instance = instance();
+        let mut found = adapters(&instance);
+        if found.is_empty() {
+            return Err(Error::NoAdapter);
+        }
+        found.sort_by_key(|a| rank(&format!("{:?}", a.get_info().device_type)));
+        let adapter = match name_filter {
+            None => found.swap_remove(0),
+            Some(wanted) => {
+                let lower = wanted.to_lowercase();
+                match found
+                    .iter()
+                    .position(|a| a.get_info().name.to_lowercase().contains(&lower))
+                {
+                    Some(i) => found.swap_remove(i),
+                    None => {
+                        return Err(Error::AdapterNotFound {
+                            wanted: wanted.into(),
+                            available: found
+                                .iter()
+                                .map(|a| a.get_info().name)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        })
+                    }
+                }
+            }
+        };
+        let desc = AdapterDesc::new(&adapter);
+        // The adapter's own limits: wgpu's defaults cap a binding at 128 MiB.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("gpu-regfit"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("could not open {}: {e}", desc.label())))?;
+        let errors: Arc<Mutex<Option<String>>> = Arc::default();
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        let lost = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = lost.lock() {
+                slot.get_or_insert_with(|| format!("device lost ({reason:?}): {message}"));
+            }
+        });
+        let kernels = Kernels::new(&device)?;
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter: desc,
+            limits,
+            kernels,
+            errors,
+        })
+    }
+
+    /// Returns the first wgpu error raised since the context was made, as `Error::Gpu`.
+    pub fn check(&self) -> Result<()> {
+        match self.errors.lock().ok().and_then(|slot| slot.clone()) {
+            Some(message) => Err(Error::Gpu(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Largest buffer that one storage binding may hold on this device.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+    }
+}

@@ -1,0 +1,123 @@
+//! The shader table: one WGSL file per kernel, embedded at compile time, and the pipelines built
+//! from them once per context over one shared bind-group layout.
+
+use super::layout::{self, binding, StepParams};
+use crate::error::{Error, Result};
+
+/// The kernels, each in `shaders/<name>.wgsl` with entry point `<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    GradPartials,
+    Update,
+    DataLoss,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 3] = [Kernel::GradPartials, Kernel::Update, Kernel::DataLoss];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::GradPartials => "grad_partials",
+            Kernel::Update => "update",
+            Kernel::DataLoss => "data_loss",
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Kernel::GradPartials => include_str!("../../shaders/grad_partials.wgsl"),
+            Kernel::Update => include_str!("../../shaders/update.wgsl"),
+            Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl"),
+        }
+    }
+
+    /// The full WGSL source: generated constants, then shaders/common.wgsl, then the kernel.
+    pub fn source(self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            layout::wgsl_constants(),
+            include_str!("../../shaders/common.wgsl"),
+            self.body()
+        )
+    }
+}
+
+pub struct Kernels {
+    pub layout: wgpu::BindGroupLayout,
+    pub grad_partials: wgpu::ComputePipeline,
+    pub update: wgpu::ComputePipeline,
+    pub data_loss: wgpu::ComputePipeline,
+}
+
+fn entry(binding: u32, ty: wgpu::BufferBindingType, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+impl Kernels {
+    /// Builds the layout and every pipeline; validation errors come back as `Error::Gpu`.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        use wgpu::BufferBindingType::{Storage, Uniform};
+        let step_size = std::num::NonZeroU64::new(std::mem::size_of::<StepParams>() as u64);
+        let mut step_entry = entry(binding::STEP, Uniform, true);
+        if let wgpu::BindingType::Buffer {
+            min_binding_size, ..
+        } = &mut step_entry.ty
+        {
+            *min_binding_size = step_size;
+        }
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("regfit bindings"),
+            entries: &[
+                entry(binding::FIT, Uniform, false),
+                step_entry,
+                entry(binding::X, Storage { read_only: true }, false),
+                entry(binding::Y, Storage { read_only: true }, false),
+                entry(binding::ORDER, Storage { read_only: true }, false),
+                entry(binding::WEIGHTS, Storage { read_only: false }, false),
+                entry(binding::VELOCITY, Storage { read_only: false }, false),
+                entry(binding::SCRATCH, Storage { read_only: false }, false),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("regfit pipeline layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let build = |kernel: Kernel| {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(kernel.name()),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let kernels = Kernels {
+            grad_partials: build(Kernel::GradPartials),
+            update: build(Kernel::Update),
+            data_loss: build(Kernel::DataLoss),
+            layout,
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "building the compute pipelines failed: {e}"
+            )));
+        }
+        Ok(kernels)
+    }
+}

@@ -1,0 +1,97 @@
+//! Everything Rust and WGSL must agree on: constants (emitted as a WGSL header, so they are defined
+//! only here), the uniform structs and the bind-group layout.
+//! Keep in sync with shaders/common.wgsl; tests/shaders.rs checks the struct sizes with naga.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Threads per workgroup in every kernel (a power of two: data_loss reduces by halving).
+pub const WORKGROUP_SIZE: u32 = 64;
+/// Floats of workgroup memory for one tile of rows in grad_partials (12 KiB of the 16 KiB that
+/// every adapter guarantees). A row must fit, so this is also the widest d the kernel supports.
+pub const TILE_FLOATS: u32 = 3072;
+/// Most rows in one tile (also the size of the per-tile residual and index arrays).
+pub const MAX_TILE_ROWS: u32 = 256;
+/// Most workgroups in one grad_partials or data_loss dispatch; each writes one row of partials.
+pub const MAX_PARTIAL_WORKGROUPS: u32 = 1024;
+
+pub const FLAG_INTERCEPT: u32 = 1;
+pub const FLAG_PROX: u32 = 2;
+pub const FLAG_MOMENTUM: u32 = 4;
+
+/// The constants above as WGSL, prepended to every shader.
+pub fn wgsl_constants() -> String {
+    format!(
+        "const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n\
+         const TILE_FLOATS: u32 = {TILE_FLOATS}u;\n\
+         const MAX_TILE_ROWS: u32 = {MAX_TILE_ROWS}u;\n\
+         const FLAG_INTERCEPT: u32 = {FLAG_INTERCEPT}u;\n\
+         const FLAG_PROX: u32 = {FLAG_PROX}u;\n\
+         const FLAG_MOMENTUM: u32 = {FLAG_MOMENTUM}u;\n"
+    )
+}
+
+/// Constant for the whole fit. Keep in sync with `struct FitParams` in shaders/common.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct FitParams {
+    pub n_rows: u32,
+    pub n_features: u32,
+    pub n_outputs: u32,
+    pub stride: u32,
+    pub tile_rows: u32,
+    pub flags: u32,
+    pub loss_workgroups: u32,
+    pub _pad0: u32,
+    pub l1: f32,
+    pub l2: f32,
+    pub bias_l1: f32,
+    pub bias_l2: f32,
+    pub momentum: f32,
+    pub _pad1: f32,
+    pub _pad2: f32,
+    pub _pad3: f32,
+}
+
+/// One step's batch and learning rate, bound at a dynamic offset. Keep in sync with
+/// `struct StepParams` in shaders/common.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct StepParams {
+    pub batch_start: u32,
+    pub batch_rows: u32,
+    pub num_partials: u32,
+    pub _pad0: u32,
+    pub lr: f32,
+    pub inv_batch: f32,
+    pub _pad1: f32,
+    pub _pad2: f32,
+}
+
+/// Binding numbers of group 0, as declared in shaders/common.wgsl.
+pub mod binding {
+    pub const FIT: u32 = 0;
+    pub const STEP: u32 = 1;
+    pub const X: u32 = 2;
+    pub const Y: u32 = 3;
+    pub const ORDER: u32 = 4;
+    pub const WEIGHTS: u32 = 5;
+    pub const VELOCITY: u32 = 6;
+    pub const SCRATCH: u32 = 7;
+}
+
+/// Rows per grad_partials tile for `d` features and `k` outputs: as many as fit the tile.
+pub fn tile_rows(d: usize, k: usize) -> u32 {
+    let by_tile = TILE_FLOATS as usize / d.max(1);
+    let by_resid = MAX_TILE_ROWS as usize / k.max(1);
+    by_tile.min(by_resid).clamp(1, MAX_TILE_ROWS as usize) as u32
+}
+
+/// Workgroups of one grad_partials dispatch for a batch of `rows` rows.
+pub fn grad_workgroups(rows: usize, tile_rows: u32) -> u32 {
+    (rows.div_ceil(tile_rows as usize) as u32).clamp(1, MAX_PARTIAL_WORKGROUPS)
+}
+
+/// Workgroups of the data_loss dispatch over `n_rows` rows.
+pub fn loss_workgroups(n_rows: usize) -> u32 {
+    (n_rows.div_ceil(WORKGROUP_SIZE as usize) as u32).clamp(1, MAX_PARTIAL_WORKGROUPS)
+}

@@ -1,0 +1,10 @@
+//! The GPU side: context (adapter, device, error capture), the kernel table and its pipelines, the
+//! Rust/WGSL shared layout, and the solver that drives the steps.
+
+pub mod context;
+pub mod kernels;
+pub mod layout;
+mod solver;
+
+pub use context::{list_adapters, AdapterDesc, GpuContext};
+pub use solver::GpuSolver;

@@ -30,16 +30,18 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
         g += l1 * sign(w); // sign(0) = 0
     }
 
-    var w_new: f32;
-    if ((fit.flags & FLAG_MOMENTUM) != 0u) {
-        let v = fit.momentum * velocity[k] - step.lr * g;
-        velocity[k] = v;
-        w_new = w + v;
-    } else {
-        w_new = w - step.lr * g;
+    // Heavy ball: w_new = w + μ·v − lr·g, then the threshold; v is the displacement actually taken,
+    // so with `prox` the fixed point is the exact optimum (proximal heavy ball).
+    let use_momentum = (fit.flags & FLAG_MOMENTUM) != 0u;
+    var w_new = w - step.lr * g;
+    if (use_momentum) {
+        w_new += fit.momentum * velocity[k];
     }
     if (prox) {
         w_new = sign(w_new) * max(abs(w_new) - step.lr * l1, 0.0);
+    }
+    if (use_momentum) {
+        velocity[k] = w_new - w;
     }
     weights[k] = w_new;
 }

@@ -12,7 +12,7 @@
 //! | `l2` | 0 | weight of ‖w‖₂² | ≥ 0 |
 //! | `bias_l1`, `bias_l2` | 0 | penalties on the intercept | ≥ 0 |
 //! | `l1_update` | sign | `sign`: l1·sign(w) in the gradient; `prox`: soft-threshold after the step | |
-//! | `optimizer` | sgd | `sgd` or `momentum` (v ← μv − lr·g; w ← w + v) | |
+//! | `optimizer` | sgd | `sgd` or `momentum` (v ← μv − lr·g; w ← w + v; with `prox`, v is the step taken after the threshold) | |
 //! | `momentum` | 0.9 | μ for the momentum optimizer | [0, 1) |
 //! | `lr` | 0.05 | learning rate; lr_t = lr / (1 + decay·t), t = global step | > 0 |
 //! | `decay` | 0 | learning-rate decay | ≥ 0 |

@@ -64,7 +64,8 @@ pub struct UpdateRule {
 }
 
 /// Twin of shaders/update.wgsl: g = grad_sum·inv_batch + 2·l2·w (+ l1·sign(w) unless prox), then
-/// the sgd or momentum step, then for prox the soft-threshold w ← sign(w)·max(|w| − lr·l1, 0).
+/// w + μ·v − lr·g (μ = 0 without momentum), for prox the soft-threshold
+/// w ← sign(w)·max(|w| − lr·l1, 0), and v ← the displacement taken.
 pub fn update(
     grad_sum: &[f64],
     inv_batch: f64,
@@ -89,15 +90,16 @@ pub fn update(
         if !rule.prox {
             g += l1 * crate::objective::sign(w);
         }
-        let mut w_new = match rule.momentum {
-            Some(mu) => {
-                velocity[k] = mu * velocity[k] - lr * g;
-                w + velocity[k]
-            }
-            None => w - lr * g,
-        };
+        // Heavy ball with v = the displacement actually taken (see shaders/update.wgsl).
+        let mut w_new = w - lr * g;
+        if let Some(mu) = rule.momentum {
+            w_new += mu * velocity[k];
+        }
         if rule.prox {
             w_new = crate::objective::sign(w_new) * (w_new.abs() - lr * l1).max(0.0);
+        }
+        if rule.momentum.is_some() {
+            velocity[k] = w_new - w;
         }
         params[k] = w_new;
     }

@@ -1,0 +1,79 @@
+//! Every shader parses and validates with naga (no GPU needed), and the structs shared with WGSL
+//! have the same size on both sides.
+
+use gpu_regfit::gpu::kernels::Kernel;
+use gpu_regfit::gpu::layout::{FitParams, StepParams};
+
+fn parse(kernel: Kernel) -> naga::Module {
+    let source = kernel.source();
+    naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+        panic!(
+            "{}.wgsl does not parse:\n{}",
+            kernel.name(),
+            e.emit_to_string(&source)
+        )
+    })
+}
+
+#[test]
+fn every_shader_validates() {
+    for kernel in Kernel::ALL {
+        let module = parse(kernel);
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        if let Err(e) = validator.validate(&module) {
+            panic!(
+                "{}.wgsl fails validation:\n{}",
+                kernel.name(),
+                e.emit_to_string(&kernel.source())
+            );
+        }
+        assert!(
+            module
+                .entry_points
+                .iter()
+                .any(|ep| ep.name == kernel.name()),
+            "{}.wgsl has no entry point named {}",
+            kernel.name(),
+            kernel.name()
+        );
+    }
+}
+
+fn wgsl_struct_size(module: &naga::Module, name: &str) -> u32 {
+    module
+        .types
+        .iter()
+        .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+            (Some(n), naga::TypeInner::Struct { span, .. }) if n == name => Some(*span),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("struct {name} not found in shaders/common.wgsl"))
+}
+
+#[test]
+fn host_and_wgsl_struct_sizes_agree() {
+    let module = parse(Kernel::Update);
+    assert_eq!(
+        wgsl_struct_size(&module, "FitParams") as usize,
+        std::mem::size_of::<FitParams>()
+    );
+    assert_eq!(
+        wgsl_struct_size(&module, "StepParams") as usize,
+        std::mem::size_of::<StepParams>()
+    );
+}
+
+#[test]
+fn shader_table_names_match_files() {
+    for kernel in Kernel::ALL {
+        let path = format!(
+            "{}/shaders/{}.wgsl",
+            env!("CARGO_MANIFEST_DIR"),
+            kernel.name()
+        );
+        assert!(std::path::Path::new(&path).is_file(), "missing {path}");
+    }
+}

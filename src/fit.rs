@@ -17,6 +17,8 @@ pub trait Engine {
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()>;
     /// Waits for the queued steps and returns (weights [w.., b], data loss over all rows).
     fn log_point(&mut self) -> Result<(Vec<f64>, f64)>;
+    /// Waits until every queued step has run (benches time steps with this).
+    fn finish(&mut self) -> Result<()>;
 }
 
 /// A solver: the GPU solver and the CPU reference implement this over one config.

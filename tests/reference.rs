@@ -173,7 +173,7 @@ fn coordinate_descent_meets_optimality_conditions() {
         );
         assert_kkt(&data, &penalty, &sol.coef, sol.intercept);
         assert!(
-            sol.coef.iter().any(|w| *w == 0.0),
+            sol.coef.contains(&0.0),
             "expected exact zeros for {penalty:?}"
         );
     }
@@ -206,7 +206,7 @@ fn ridge_closed_form_solves_the_normal_equations() {
     assert_close(
         "ridge gradient at the optimum",
         &params(&g, gb),
-        &vec![0.0; 13],
+        &[0.0; 13],
         0.0,
         1e-9,
     );

@@ -5,4 +5,4 @@ pub mod exact;
 pub mod kernels;
 mod reference;
 
-pub use reference::CpuSolver;
+pub use reference::{CpuEngine, CpuSolver};

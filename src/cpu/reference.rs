@@ -18,7 +18,8 @@ impl CpuSolver {
     }
 }
 
-struct CpuEngine<'a> {
+/// The reference's per-fit state; public so benches can time single steps.
+pub struct CpuEngine<'a> {
     data: &'a Dataset,
     rule: UpdateRule,
     order: Vec<u32>,
@@ -27,7 +28,30 @@ struct CpuEngine<'a> {
     grad: Vec<f64>,
 }
 
+impl<'a> CpuEngine<'a> {
+    pub fn new(data: &'a Dataset, cfg: &FitConfig) -> Self {
+        let stride = data.n_features() + 1;
+        CpuEngine {
+            data,
+            rule: UpdateRule {
+                penalty: cfg.penalty,
+                prox: cfg.l1_update == L1Update::Prox,
+                momentum: (cfg.optimizer == Optimizer::Momentum).then_some(cfg.momentum),
+                fit_intercept: cfg.fit_intercept,
+            },
+            order: Vec::with_capacity(data.n_rows()),
+            params: vec![0.0; stride],
+            velocity: vec![0.0; stride],
+            grad: vec![0.0; stride],
+        }
+    }
+}
+
 impl Engine for CpuEngine<'_> {
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn set_order(&mut self, order: &[u32]) -> Result<()> {
         self.order.clear();
         self.order.extend_from_slice(order);
@@ -74,20 +98,7 @@ impl Solver for CpuSolver {
 
     fn fit_raw(&mut self, data: &Dataset, cfg: &FitConfig) -> Result<FitResult> {
         let setup = Instant::now();
-        let stride = data.n_features() + 1;
-        let mut engine = CpuEngine {
-            data,
-            rule: UpdateRule {
-                penalty: cfg.penalty,
-                prox: cfg.l1_update == L1Update::Prox,
-                momentum: (cfg.optimizer == Optimizer::Momentum).then_some(cfg.momentum),
-                fit_intercept: cfg.fit_intercept,
-            },
-            order: Vec::with_capacity(data.n_rows()),
-            params: vec![0.0; stride],
-            velocity: vec![0.0; stride],
-            grad: vec![0.0; stride],
-        };
+        let mut engine = CpuEngine::new(data, cfg);
         drive(
             &mut engine,
             data,

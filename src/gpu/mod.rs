@@ -7,4 +7,4 @@ pub mod layout;
 mod solver;
 
 pub use context::{list_adapters, AdapterDesc, GpuContext};
-pub use solver::GpuSolver;
+pub use solver::{GpuEngine, GpuSolver};

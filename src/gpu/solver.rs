@@ -280,6 +280,14 @@ impl<'a> GpuEngine<'a> {
 }
 
 impl Engine for GpuEngine<'_> {
+    fn finish(&mut self) -> Result<()> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
+        self.ctx.check()
+    }
+
     fn set_order(&mut self, order: &[u32]) -> Result<()> {
         self.ctx
             .queue

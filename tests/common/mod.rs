@@ -29,7 +29,8 @@ pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], rtol: f64, ato
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let err = (a - e).abs();
         let allowed = (rtol * a.abs().max(e.abs())).max(atol);
-        if !(err <= allowed) {
+        // NaN counts as a failure.
+        if err.is_nan() || err > allowed {
             failures += 1;
             let excess = err / allowed;
             if worst.is_none_or(|(_, w, _)| excess > w) {

@@ -1,0 +1,380 @@
+//! The real binary, run as a user would: fit, compare, gen, devices, and every bad input named in
+//! the contract (exit status 2, one line naming the file, line, column or value, never a panic).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gpu-regfit"))
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("the binary runs");
+    eprintln!(
+        "$ gpu-regfit {}\n--- status {:?}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// stderr without the harmless lines lavapipe prints.
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn gpu_args() -> Vec<&'static str> {
+    // Without an adapter the GPU commands fail with the hint, unless skipping on purpose.
+    if common::gpu().is_some() {
+        vec!["--device", "gpu"]
+    } else {
+        vec!["--device", "cpu"]
+    }
+}
+
+#[test]
+fn gen_then_fit_writes_model_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    let csv_s = csv.to_str().unwrap();
+    let out = run(&[
+        "gen",
+        "linear",
+        "--rows",
+        "500",
+        "--features",
+        "20",
+        "--informative",
+        "4",
+        "--noise",
+        "0.1",
+        "--seed",
+        "3",
+        "--out",
+        csv_s,
+    ]);
+    assert!(out.status.success());
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{csv_s}.truth.json")).unwrap())
+            .unwrap();
+    let true_coef: Vec<f64> = serde_json::from_value(truth["coef"].clone()).unwrap();
+    assert_eq!(true_coef.iter().filter(|w| **w != 0.0).count(), 4);
+    assert!(true_coef
+        .iter()
+        .all(|w| *w == 0.0 || (1.0..=5.0).contains(&w.abs())));
+
+    let model = dir.path().join("m.json");
+    let history = dir.path().join("h.csv");
+    let mut args = vec![
+        "fit",
+        "--data",
+        csv_s,
+        "--l1",
+        "0.05",
+        "--l1-update",
+        "prox",
+        "--batch-size",
+        "full",
+        "--lr",
+        "0.5",
+        "--epochs",
+        "200",
+        "--out",
+        model.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend(gpu_args());
+    let out = run(&args);
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["epochs"], 200);
+    assert_eq!(
+        summary["nnz"], 4,
+        "prox l1 keeps exactly the informative features"
+    );
+
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    for key in [
+        "model",
+        "coef",
+        "intercept",
+        "nnz",
+        "objective",
+        "config",
+        "device",
+    ] {
+        assert!(m.get(key).is_some(), "model JSON lacks `{key}`");
+    }
+    assert_eq!(m["model"], "linear");
+    assert_eq!(m["config"]["l1_update"], "prox");
+    let coef: Vec<f64> = serde_json::from_value(m["coef"].clone()).unwrap();
+    for (w, t) in coef.iter().zip(&true_coef) {
+        assert!((w - t).abs() < 0.1, "coef {w} vs truth {t}");
+    }
+    let h = std::fs::read_to_string(&history).unwrap();
+    assert_eq!(
+        h.lines().next().unwrap(),
+        "epoch,step,data_loss,reg_loss,loss,lr,seconds"
+    );
+    assert_eq!(h.lines().count(), 201);
+}
+
+#[test]
+fn gen_npy_pair_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.npy");
+    let out = run(&[
+        "gen",
+        "linear",
+        "--rows",
+        "300",
+        "--features",
+        "5",
+        "--informative",
+        "2",
+        "--out",
+        x.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let y = dir.path().join("x.target.npy");
+    assert!(y.is_file() && dir.path().join("x.npy.truth.json").is_file());
+    let out = run(&[
+        "fit",
+        "--device",
+        "cpu",
+        "--data",
+        x.to_str().unwrap(),
+        "--target-file",
+        y.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["rows"], 300);
+    assert_eq!(summary["features"], 5);
+}
+
+#[test]
+fn fit_on_the_built_in_problem() {
+    let mut args = vec!["fit", "--epochs", "2"];
+    args.extend(gpu_args());
+    let out = run(&args);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["device:", "epochs:", "loss:", "nnz:"] {
+        assert!(text.contains(word), "summary lacks {word}");
+    }
+}
+
+#[test]
+fn compare_reports_agreement_and_the_exact_gap() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("c.json");
+    let out = run(&[
+        "compare",
+        "--alpha",
+        "0.1",
+        "--l1-ratio",
+        "0.5",
+        "--l1-update",
+        "prox",
+        "--batch-size",
+        "full",
+        "--lr",
+        "0.5",
+        "--epochs",
+        "300",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "gpu_seconds",
+        "cpu_seconds",
+        "coef_max_abs_diff",
+        "loss_rel_diff",
+        "gpu_objective",
+        "cpu_objective",
+        "exact_objective",
+        "objective_gap",
+    ] {
+        assert!(r[key].is_number(), "compare JSON lacks number `{key}`");
+    }
+    assert!(r["coef_max_abs_diff"].as_f64().unwrap() < 1e-4);
+    assert!(r["objective_gap"].as_f64().unwrap().abs() < 1e-5);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("objective gap"));
+}
+
+#[test]
+fn devices_lists_adapters() {
+    let out = run(&["devices", "--json"]);
+    assert!(out.status.success());
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    if common::gpu().is_some() {
+        assert!(!list.is_empty());
+        for key in [
+            "name",
+            "backend",
+            "device_type",
+            "max_storage_binding",
+            "max_buffer",
+        ] {
+            assert!(list[0].get(key).is_some(), "adapter lacks `{key}`");
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Each bad input: exit status 2, one line on stderr that contains `needle`, no panic.
+#[test]
+fn bad_inputs_exit_2_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = write(d, "ok.csv", "a,b,y\n1,2,3\n4,5,6\n7,8,9\n");
+    let empty = write(d, "empty.csv", "");
+    let header = write(d, "header.csv", "a,b,y\n");
+    let ragged = write(d, "ragged.csv", "a,b,y\n1,2,3\n4,5\n");
+    let text = write(d, "text.csv", "a,b,y\n1,2,3\n4,abc,6\n");
+    let nan = write(d, "nan.csv", "a,b,y\n1,NaN,3\n");
+    let inf = write(d, "inf.csv", "a,b,y\n1,2,inf\n");
+    let huge = write(d, "huge.csv", "a,b,y\n1,1e400,3\n");
+    let x_npy = d.join("x.npy");
+    let xs = x_npy.to_str().unwrap().to_string();
+    assert!(run(&[
+        "gen",
+        "linear",
+        "--rows",
+        "10",
+        "--features",
+        "2",
+        "--informative",
+        "1",
+        "--out",
+        &xs
+    ])
+    .status
+    .success());
+    let short_y = d.join("short.target.npy");
+    let sys = short_y.to_str().unwrap().to_string();
+    let y5 = d.join("y5.npy");
+    assert!(run(&[
+        "gen",
+        "linear",
+        "--rows",
+        "5",
+        "--features",
+        "1",
+        "--informative",
+        "1",
+        "--out",
+        y5.to_str().unwrap()
+    ])
+    .status
+    .success());
+    std::fs::copy(d.join("y5.target.npy"), &short_y).unwrap();
+    let missing = d.join("missing.csv").to_str().unwrap().to_string();
+    let dir_s = d.to_str().unwrap().to_string();
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--data", &missing], "missing.csv"),
+        (vec!["--data", &empty], "empty"),
+        (vec!["--data", &header], "no data rows"),
+        (vec!["--data", &ragged], "line 3"),
+        (vec!["--data", &text], "`abc`"),
+        (vec!["--data", &nan], "NaN"),
+        (vec!["--data", &inf], "inf"),
+        (vec!["--data", &huge], "1e400"),
+        (vec!["--data", &xs, "--target-file", &sys], "10 rows"),
+        (vec!["--data", &ok, "--target", "nope"], "`nope`"),
+        (vec!["--data", &ok, "--l1", "-1"], "l1 = -1"),
+        (vec!["--data", &ok, "--l2", "-0.5"], "l2 = -0.5"),
+        (vec!["--data", &ok, "--lr", "0"], "lr = 0"),
+        (vec!["--data", &ok, "--lr", "-1"], "lr = -1"),
+        (vec!["--data", &ok, "--batch-size", "0"], "batch-size = 0"),
+        (vec!["--data", &ok, "--batch-size", "4"], "batch-size = 4"),
+        (vec!["--data", &ok, "--epochs", "0"], "epochs = 0"),
+        (
+            vec!["--data", &ok, "--alpha", "1", "--l1-ratio", "1.5"],
+            "l1-ratio = 1.5",
+        ),
+        (
+            vec!["--data", &ok, "--alpha", "1", "--l1-ratio", "-0.1"],
+            "l1-ratio = -0.1",
+        ),
+        (vec!["--data", &dir_s], &dir_s),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["fit", "--device", "cpu"];
+        args.extend(extra.iter().copied());
+        let out = run(&args);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: expected exit status 2"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{args:?}: expected one line, got:\n{err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{args:?}: `{err}` does not name `{needle}`"
+        );
+    }
+    // Conflicting flags are refused by the parser, also with exit status 2.
+    let out = run(&["fit", "--alpha", "1", "--l1", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).lines().next().unwrap().contains("--alpha"));
+}
+
+/// With no Vulkan driver visible, `--device gpu` fails with exit status 4 and names the fix, and
+/// `--device auto` falls back to the CPU reference with a note.
+#[test]
+fn no_adapter_names_the_fix() {
+    let hide = |c: &mut Command| {
+        c.env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json");
+    };
+    let mut c = bin();
+    hide(&mut c);
+    let out = c
+        .args(["fit", "--device", "gpu", "--epochs", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("mesa-vulkan-drivers"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = bin();
+    hide(&mut c);
+    let out = c.args(["fit", "--epochs", "1"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cpu reference"));
+    assert!(stderr(&out).contains("using the CPU reference"));
+}

@@ -45,6 +45,16 @@ fn load() -> (Dataset, Golden) {
 
 fn check(case: &Case, coef: &[f64], intercept: f64, who: &str) {
     let scale = case.coef.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    let worst = coef
+        .iter()
+        .zip(&case.coef)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "{} by {who}: max |Δcoef| / max |coef| = {:.2e}",
+        case.name,
+        worst / scale
+    );
     assert_close(
         &format!("{} by {who}", case.name),
         &params(coef, intercept),

@@ -378,3 +378,66 @@ fn no_adapter_names_the_fix() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("cpu reference"));
     assert!(stderr(&out).contains("using the CPU reference"));
 }
+
+#[test]
+fn tol_stops_early_and_standardize_warns_on_constant_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    // Column c is constant; y = 2a − b + 1 exactly.
+    let mut text = String::from("a,b,c,y\n");
+    for i in 0..50 {
+        let (a, b) = (i as f64 * 0.37 % 5.0, (i * i) as f64 % 7.0);
+        text.push_str(&format!("{a},{b},3,{}\n", 2.0 * a - b + 1.0));
+    }
+    let csv = write(dir.path(), "c.csv", &text);
+    let model = dir.path().join("m.json");
+    let out = run(&[
+        "fit",
+        "--device",
+        "cpu",
+        "--data",
+        &csv,
+        "--standardize",
+        "--batch-size",
+        "full",
+        "--lr",
+        "0.5",
+        "--epochs",
+        "300",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("constant columns left at 0 by --standardize: c"));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let coef: Vec<f64> = serde_json::from_value(m["coef"].clone()).unwrap();
+    let b = m["intercept"].as_f64().unwrap();
+    // Reported on the original scale: the true 2, −1, 0 and 1.
+    assert!(
+        (coef[0] - 2.0).abs() < 1e-4 && (coef[1] + 1.0).abs() < 1e-4 && coef[2] == 0.0,
+        "{coef:?}"
+    );
+    assert!((b - 1.0).abs() < 1e-3, "intercept {b}");
+
+    // With a huge tol no epoch counts as an improvement after the first: stop after 1 + 2 epochs.
+    let out = run(&[
+        "fit",
+        "--device",
+        "cpu",
+        "--data",
+        &csv,
+        "--epochs",
+        "50",
+        "--batch-size",
+        "10",
+        "--tol",
+        "1e9",
+        "--n-iter-no-change",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["epochs"], 3);
+    assert_eq!(s["stopped_early"], true);
+}

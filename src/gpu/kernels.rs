@@ -103,7 +103,12 @@ impl Kernels {
                 layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some(kernel.name()),
-                compilation_options: Default::default(),
+                // Every kernel writes its workgroup arrays before reading them, so the
+                // zero-fill wgpu would add for safety is wasted work.
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    zero_initialize_workgroup_memory: false,
+                    ..Default::default()
+                },
                 cache: None,
             })
         };

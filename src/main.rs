@@ -381,19 +381,18 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     cfg.validate(data.n_rows())?;
     let mut gpu = GpuSolver::new(cmd.adapter.as_deref())?;
     let mut cpu = CpuSolver::new();
-    let g = fit::fit(&mut gpu, &data, &cfg)?;
-    let c = fit::fit(&mut cpu, &data, &cfg)?;
-    // The exact optimum of the same problem (standardized when the fits were).
-    let fitted_data = match &g.standardizer {
-        Some(_) => {
-            let mut scaled = data.clone();
-            data::Standardizer::fit_transform(&mut scaled);
-            scaled
-        }
-        None => data.clone(),
+    // Standardize once; both solvers and the exact solver see the same problem, and the report
+    // compares on that scale.
+    let fitted_data = if cfg.standardize {
+        let mut scaled = data.clone();
+        data::Standardizer::fit_transform(&mut scaled);
+        std::borrow::Cow::Owned(scaled)
+    } else {
+        std::borrow::Cow::Borrowed(&data)
     };
+    let gr = &gpu.fit_raw(&fitted_data, &cfg)?;
+    let cr = &cpu.fit_raw(&fitted_data, &cfg)?;
     let ex = exact::solve(&fitted_data, &cfg.penalty, cfg.fit_intercept)?;
-    let (gr, cr) = (&g.result, &c.result);
     let coef_max_abs_diff = gr
         .coef
         .iter()

@@ -236,3 +236,32 @@ fn log_points_do_not_change_the_answer() {
     let steps: Vec<usize> = b.result.history.iter().map(|h| h.step).collect();
     assert_eq!(steps, vec![7, 14, 21, 28, 32, 35, 42, 49, 56, 63, 64]);
 }
+
+/// X larger than the adapter's storage binding gives a clear typed error, not a panic.
+#[test]
+fn data_beyond_one_binding_is_a_clear_error() {
+    let Some(ctx) = gpu() else { return };
+    let limit = ctx.max_binding_bytes() as usize;
+    let features = 32;
+    let rows = limit / (4 * features) + 1;
+    if rows * features * 4 > 1 << 31 {
+        eprintln!("binding limit {limit} too large to exceed cheaply in a test");
+        return;
+    }
+    let x = ndarray::Array2::<f32>::zeros((rows, features));
+    let y = ndarray::Array1::<f32>::zeros(rows);
+    let data = gpu_regfit::data::Dataset::new(x, y, "zeros").unwrap();
+    let cfg = FitConfig::default();
+    match fit(&mut GpuSolver::with_context(ctx), &data, &cfg) {
+        Err(gpu_regfit::Error::TooLargeForBinding {
+            bytes, limit: l, ..
+        }) => {
+            assert_eq!(bytes as usize, rows * features * 4);
+            assert_eq!(l as usize, limit);
+        }
+        other => panic!(
+            "expected TooLargeForBinding, got {:?}",
+            other.map(|f| f.coef.len())
+        ),
+    }
+}

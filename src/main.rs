@@ -462,7 +462,7 @@ fn run_gen_linear(cmd: GenLinear) -> anyhow::Result<()> {
     })?;
     if ext.as_deref() == Some("npy") {
         let (xb, yb) = data::write_npy_pair(&data.x, &data.y)?;
-        let y_path = cmd.out.with_extension("target.npy");
+        let y_path = data::default_target_path(&cmd.out);
         report::write_atomic(&cmd.out, &xb)?;
         report::write_atomic(&y_path, &yb)?;
         println!(

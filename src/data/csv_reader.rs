@@ -1,23 +1,17 @@
 //! CSV input: a header row, then one numeric row per sample. The target is a named column
 //! (default: the last); every other column is a feature.
 
-use super::Dataset;
+use super::{open_input, Dataset};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
 use std::path::Path;
 
 pub fn read_csv(path: &Path, target: Option<&str>) -> Result<Dataset> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::Format {
-            path: path.into(),
-            message: "is a directory, expected a file".into(),
-        });
-    }
+    let file = open_input(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(file);
     let csv_err = |e: csv::Error| {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
         let message = match e.kind() {

@@ -11,7 +11,7 @@ use ndarray::{Array1, Array2};
 use std::path::Path;
 
 pub use csv_reader::{format_csv, read_csv};
-pub use npy::{read_npy_pair, write_npy_pair};
+pub use npy::{default_target_path, read_npy_pair, write_npy_pair};
 pub use standardize::Standardizer;
 
 #[derive(Clone, Debug)]
@@ -23,6 +23,22 @@ pub struct Dataset {
     pub target_name: String,
     /// Where the data came from (a path or "built-in ..."), for messages and the model JSON.
     pub source: String,
+}
+
+/// Opens an input file for reading: a directory or an empty file is an error naming the path.
+pub(crate) fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::Format {
+            path: path.into(),
+            message: "is a directory, expected a file".into(),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(Error::EmptyFile { path: path.into() });
+    }
+    Ok(std::io::BufReader::new(file))
 }
 
 impl Dataset {
@@ -97,7 +113,7 @@ impl Dataset {
             .map(str::to_ascii_lowercase)
         {
             Some(ext) if ext == "npy" => {
-                let default_y = npy::default_target_path(path);
+                let default_y = default_target_path(path);
                 read_npy_pair(path, target_file.unwrap_or(&default_y))
             }
             Some(ext) if ext == "csv" => read_csv(path, target),

@@ -1,7 +1,7 @@
 //! .npy input and output: X as a 2-D array (f32 or f64) in one file, y as a 1-D array (or n×1) in a
 //! second file, by default `<stem>.target.npy` beside X.
 
-use super::Dataset;
+use super::{open_input as open, Dataset};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2, Ix1, Ix2};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
@@ -10,21 +10,6 @@ use std::path::{Path, PathBuf};
 /// `data/x.npy` -> `data/x.target.npy`.
 pub fn default_target_path(x_path: &Path) -> PathBuf {
     x_path.with_extension("target.npy")
-}
-
-fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::Format {
-            path: path.into(),
-            message: "is a directory, expected a file".into(),
-        });
-    }
-    if meta.len() == 0 {
-        return Err(Error::EmptyFile { path: path.into() });
-    }
-    Ok(std::io::BufReader::new(file))
 }
 
 fn npy_err(path: &Path, e: ReadNpyError) -> Error {

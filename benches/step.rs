@@ -85,19 +85,15 @@ fn bench(c: &mut Criterion) {
         let cfg = config(batch);
         let plan = BatchPlan::new(&cfg, rows);
         if let Some(ctx) = &ctx {
-            let g = fit(&mut GpuSolver::with_context(ctx.clone()), &data, &cfg).expect("gpu fit");
-            let cpu = fit(&mut CpuSolver::new(), &data, &cfg).expect("cpu fit");
-            let worst = g
-                .coef
-                .iter()
-                .zip(&cpu.coef)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let g =
+                fit(&mut GpuSolver::with_context(ctx.clone()), &data, None, &cfg).expect("gpu fit");
+            let cpu = fit(&mut CpuSolver::new(), &data, None, &cfg).expect("cpu fit");
+            let worst = g.weights.max_abs_diff(&cpu.weights);
             assert!(worst < 1e-3, "GPU and CPU disagree by {worst} at {id}");
-            let mut engine = GpuEngine::new(ctx, &data, &cfg).expect("gpu engine");
+            let mut engine = GpuEngine::new(ctx, &data, None, &cfg).expect("gpu engine");
             time_engine(&mut group, "gpu", &id, &mut engine, &plan);
         }
-        let mut engine = CpuEngine::new(&data, &cfg);
+        let mut engine = CpuEngine::new(&data, None, &cfg);
         time_engine(&mut group, "cpu", &id, &mut engine, &plan);
     }
     group.finish();

@@ -3,7 +3,8 @@
 // that the struct sizes agree. The constants (WORKGROUP_SIZE, TILE_FLOATS, FLAG_*, ...) are
 // generated from Rust and prepended to this file, so they are defined once.
 //
-// Weights are a K × (d + 1) matrix, row k = [w_k0 .. w_k(d-1), b_k]; linear regression has K = 1.
+// Weights are a K × (d + 1) matrix, row k = [w_k0 .. w_k(d-1), b_k]; linear and logistic
+// regression have K = 1, softmax has K = classes. For classifiers y holds class indices (0..K−1).
 
 struct FitParams {
     n_rows: u32,
@@ -13,7 +14,7 @@ struct FitParams {
     tile_rows: u32,    // rows per workgroup tile in grad_partials
     flags: u32,        // FLAG_INTERCEPT | FLAG_PROX | FLAG_MOMENTUM
     loss_workgroups: u32,
-    _pad0: u32,
+    model: u32,        // MODEL_LINEAR | MODEL_LOGISTIC | MODEL_SOFTMAX
     l1: f32,
     l2: f32,
     bias_l1: f32,
@@ -41,16 +42,16 @@ struct StepParams {
 @group(0) @binding(3) var<storage, read> y: array<f32>;        // n_rows
 @group(0) @binding(4) var<storage, read> order: array<u32>;    // this epoch's row order
 @group(0) @binding(5) var<storage, read_write> weights: array<f32>;   // K × stride
-@group(0) @binding(6) var<storage, read_write> velocity: array<f32>;  // K × stride (momentum)
+@group(0) @binding(6) var<storage, read_write> velocity: array<f32>;  // 2 × K × stride: momentum, then the low parts of the weights (update.wgsl)
 @group(0) @binding(7) var<storage, read_write> scratch: array<f32>;   // per-workgroup partial sums
 
-// dloss/dz of one row for output o. Linear: ½(z − y)² -> z − y.
-fn residual(z: f32, target_value: f32) -> f32 {
-    return z - target_value;
+// 1 / (1 + e^-z) without overflow for large |z|. CPU twin: objective::sigmoid.
+fn sigmoid(z: f32) -> f32 {
+    let e = exp(-abs(z));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
 }
 
-// The loss of one row. Linear: ½(z − y)².
-fn row_loss(z: f32, target_value: f32) -> f32 {
-    let r = z - target_value;
-    return 0.5 * r * r;
+// log(1 + e^z) without overflow for large |z|. CPU twin: objective::softplus.
+fn softplus(z: f32) -> f32 {
+    return max(z, 0.0) + log(1.0 + exp(-abs(z)));
 }

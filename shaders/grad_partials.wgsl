@@ -1,10 +1,10 @@
 // The fused gradient kernel: each workgroup takes tiles of the minibatch, loads each selected row
-// of X once into workgroup memory (coalesced), computes the rows' residuals from the tile, and
-// accumulates r_i * [x_i, 1] into its own row of `scratch`. No float atomics, XᵀX never formed.
-// CPU twin: src/cpu/kernels.rs::grad_partials.
+// of X once into workgroup memory (coalesced), computes the rows' K logits and residuals from the
+// tile, and accumulates r_ik * [x_i, 1] into its own row of `scratch`. No float atomics, XᵀX never
+// formed. CPU twin: src/cpu/kernels.rs::grad_partials (objective::residuals).
 
 var<workgroup> tile: array<f32, TILE_FLOATS>;                 // tile_rows × d
-var<workgroup> tile_resid: array<f32, MAX_TILE_ROWS>;         // tile_rows × K (K = 1 for now)
+var<workgroup> tile_resid: array<f32, MAX_TILE_ROWS>;         // tile_rows × K logits, then residuals
 var<workgroup> tile_index: array<u32, MAX_TILE_ROWS>;         // row of X for each tile row
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -42,7 +42,7 @@ fn grad_partials(
         }
         workgroupBarrier();
 
-        // One thread per (row, output): z = x·w_o + b_o, then the residual.
+        // One thread per (row, output): the logit z = x·w_o + b_o.
         for (var k = lid; k < rows_here * k_out; k += WORKGROUP_SIZE) {
             let i = k / k_out;
             let o = k - i * k_out;
@@ -51,7 +51,43 @@ fn grad_partials(
             for (var j = 0u; j < d; j++) {
                 z += weights[w_base + j] * tile[i * d + j];
             }
-            tile_resid[k] = residual(z, y[tile_index[i]]);
+            tile_resid[k] = z;
+        }
+        workgroupBarrier();
+
+        // One thread per row: the K logits become residuals dloss/dz.
+        for (var i = lid; i < rows_here; i += WORKGROUP_SIZE) {
+            let target_value = y[tile_index[i]];
+            let base = i * k_out;
+            if (fit.model == MODEL_LINEAR) {
+                tile_resid[base] = tile_resid[base] - target_value;
+            } else if (fit.model == MODEL_LOGISTIC) {
+                // σ(z) − 1 = −σ(−z): no cancellation when σ(z) is close to the label.
+                let z = tile_resid[base];
+                tile_resid[base] = select(sigmoid(z), -sigmoid(-z), target_value == 1.0);
+            } else {
+                // Softmax with max-subtraction: r_k = e^(z_k − m) / Σ e^(z − m) − [k = y].
+                var z_max = tile_resid[base];
+                for (var o = 1u; o < k_out; o++) {
+                    z_max = max(z_max, tile_resid[base + o]);
+                }
+                var exp_sum = 0.0;
+                for (var o = 0u; o < k_out; o++) {
+                    let e = exp(tile_resid[base + o] - z_max);
+                    tile_resid[base + o] = e;
+                    exp_sum += e;
+                }
+                // The label's p − 1 is written as −Σ_{k≠label} p_k: no cancellation when p ≈ 1.
+                let inv = 1.0 / exp_sum;
+                var others = 0.0;
+                for (var o = 0u; o < k_out; o++) {
+                    let p = tile_resid[base + o] * inv;
+                    tile_resid[base + o] = p;
+                    others += select(p, 0.0, f32(o) == target_value);
+                }
+                let label = u32(target_value);
+                tile_resid[base + label] = -others;
+            }
         }
         workgroupBarrier();
 

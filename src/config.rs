@@ -3,8 +3,11 @@
 //! The objective every solver minimises (one convention everywhere):
 //!
 //! ```text
-//! J(w, b) = (1/m) Σᵢ ½(xᵢ·w + b − yᵢ)² + l1·‖w‖₁ + l2·‖w‖₂² + bias_l1·|b| + bias_l2·b²
+//! J(W, b) = (1/m) Σᵢ loss(W xᵢ + b, yᵢ) + l1·‖W‖₁ + l2·‖W‖₂² + bias_l1·‖b‖₁ + bias_l2·‖b‖₂²
 //! ```
+//!
+//! with loss ½(z − y)² (linear), log(1 + eᶻ) − y·z (logistic, y ∈ {0, 1}) or the softmax
+//! cross-entropy logsumexp(z) − z_y (softmax, K classes, W is K × d).
 //!
 //! | parameter | default | meaning | range |
 //! |---|---|---|---|
@@ -23,6 +26,7 @@
 //! | `tol`, `n_iter_no_change` | off, 5 | stop when the epoch loss has not improved by `tol` for that many epochs | tol ≥ 0 |
 //! | `fit_intercept` | true | fit b | |
 //! | `standardize` | false | z-score features; coefficients reported on the original scale | |
+//! | `early_stopping` | false | stop when the validation loss has not improved by `tol` (default 0) for `n_iter_no_change` epochs; keep the best weights | needs a validation set |
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -30,7 +34,34 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
+    /// Least squares, loss ½(z − y)².
     Linear,
+    /// Binary logistic regression, loss log(1 + eᶻ) − y·z with labels mapped to {0, 1}.
+    Logistic,
+    /// Multinomial logistic regression over K classes, softmax cross-entropy.
+    Softmax,
+}
+
+impl Model {
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Linear => "linear",
+            Model::Logistic => "logistic",
+            Model::Softmax => "softmax",
+        }
+    }
+
+    pub fn is_classifier(self) -> bool {
+        self != Model::Linear
+    }
+
+    /// K, the rows of the weight matrix, for a target with `classes` classes.
+    pub fn outputs(self, classes: usize) -> usize {
+        match self {
+            Model::Softmax => classes,
+            _ => 1,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,14 +135,22 @@ impl Penalty {
         }
     }
 
-    /// l1·‖w‖₁ + l2·‖w‖² + bias_l1·|b| + bias_l2·b².
-    pub fn value(&self, coef: &[f64], intercept: f64) -> f64 {
-        let l1: f64 = coef.iter().map(|w| w.abs()).sum();
-        let l2: f64 = coef.iter().map(|w| w * w).sum();
-        self.l1 * l1
-            + self.l2 * l2
-            + self.bias_l1 * intercept.abs()
-            + self.bias_l2 * intercept * intercept
+    /// scikit-learn's `LogisticRegression(C, l1_ratio)` on `n` rows (its objective is
+    /// C·Σ loss + l1_ratio·‖w‖₁ + (1 − l1_ratio)/2·‖w‖², divided here by C·n):
+    /// l1 = l1_ratio/(C·n), l2 = (1 − l1_ratio)/(2·C·n). L2 is l1_ratio = 0, L1 is l1_ratio = 1.
+    pub fn from_sklearn_logistic(c: f64, l1_ratio: f64, n: usize) -> Result<Self> {
+        if !(c > 0.0 && c.is_finite()) {
+            return Err(Error::invalid("C", c, "must be a finite number > 0"));
+        }
+        if !(0.0..=1.0).contains(&l1_ratio) {
+            return Err(Error::invalid("l1-ratio", l1_ratio, "must lie in [0, 1]"));
+        }
+        let cn = c * n as f64;
+        Ok(Penalty {
+            l1: l1_ratio / cn,
+            l2: (1.0 - l1_ratio) / (2.0 * cn),
+            ..Penalty::default()
+        })
     }
 }
 
@@ -133,6 +172,9 @@ pub struct FitConfig {
     pub n_iter_no_change: usize,
     pub fit_intercept: bool,
     pub standardize: bool,
+    /// Stop on the validation loss and keep the best weights (needs a validation set).
+    #[serde(default)]
+    pub early_stopping: bool,
 }
 
 impl Default for FitConfig {
@@ -153,6 +195,7 @@ impl Default for FitConfig {
             n_iter_no_change: 5,
             fit_intercept: true,
             standardize: false,
+            early_stopping: false,
         }
     }
 }

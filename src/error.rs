@@ -34,6 +34,13 @@ pub enum Error {
         name: String,
         available: String,
     },
+    #[error("{path}: {location}: label `{value}` {reason}")]
+    Label {
+        path: PathBuf,
+        location: String,
+        value: String,
+        reason: String,
+    },
     #[error("X has {x_rows} rows but y has {y_rows} ({path})")]
     LengthMismatch {
         path: PathBuf,
@@ -58,6 +65,8 @@ pub enum Error {
     },
     #[error("{features} features exceed the fused kernel's limit of {limit}")]
     TooManyFeatures { features: usize, limit: usize },
+    #[error("{classes} classes exceed the GPU kernel's limit of {limit}; use --device cpu")]
+    TooManyClasses { classes: usize, limit: usize },
     #[error("the fit diverged at epoch {epoch}, step {step}: loss = {value}; lower --lr, or use --standardize")]
     Diverged {
         epoch: usize,
@@ -88,11 +97,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(
-        name: &'static str,
-        value: impl ToString,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
         Error::InvalidParam {
             name,
             value: value.to_string(),

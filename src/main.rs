@@ -5,10 +5,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty};
 use gpu_regfit::cpu::{exact, CpuSolver};
-use gpu_regfit::data::{self, generate, Dataset};
+use gpu_regfit::data::{self, generate, labels, split, Dataset, Format, LoadOptions};
 use gpu_regfit::error::Error;
 use gpu_regfit::fit::{self, Solver};
 use gpu_regfit::gpu::{list_adapters, GpuSolver};
+use gpu_regfit::predict::Predictor;
 use gpu_regfit::report::{self, CompareReport, FitSummary, ModelJson};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 #[command(
     name = "gpu-regfit",
     version,
-    about = "L1/L2/elastic-net regression by minibatch gradient descent on any GPU (wgpu), checked against a CPU reference and the exact optimum"
+    about = "L1/L2/elastic-net linear, logistic and softmax regression by minibatch gradient descent on any GPU (wgpu), checked against a CPU reference and the exact optimum"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +31,8 @@ enum Command {
     Fit(FitCmd),
     /// Fit with the GPU solver and the CPU reference under one config, plus the exact optimum.
     Compare(CompareCmd),
+    /// Apply a saved model to data: values, class labels, and with --proba class probabilities.
+    Predict(PredictCmd),
     /// Generate synthetic data.
     #[command(subcommand)]
     Gen(GenCmd),
@@ -39,20 +42,58 @@ enum Command {
 
 #[derive(Args)]
 struct DataArgs {
-    /// Data file: .csv (header row) or .npy (X; y from --target-file). Default: a built-in problem.
+    /// Data file: .csv (header row), .npy (X; y from --target-file) or .libsvm/.svm
+    /// (label idx:value ...). Default: a built-in problem.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// File format, when the extension does not say.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Target column of a CSV file (default: the last column).
     #[arg(long)]
     target: Option<String>,
     /// y for .npy data (default: <data stem>.target.npy).
     #[arg(long)]
     target_file: Option<PathBuf>,
+    /// Width of LIBSVM data (default: the largest index in the file).
+    #[arg(long)]
+    features: Option<usize>,
+    /// Most distinct labels a classifier's target may have.
+    #[arg(long, default_value_t = labels::DEFAULT_MAX_CLASSES)]
+    max_classes: usize,
+    /// A separate validation file (same format and columns), scored at every log point.
+    #[arg(long, conflicts_with = "validation_fraction")]
+    validation: Option<PathBuf>,
+    /// Hold out this fraction of the rows (seeded by --seed; stratified for classifiers).
+    #[arg(long, allow_negative_numbers = true)]
+    validation_fraction: Option<f64>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Npy,
+    Libsvm,
+}
+
+impl FormatArg {
+    fn format(self) -> Format {
+        match self {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Npy => Format::Npy,
+            FormatArg::Libsvm => Format::Libsvm,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModelArg {
+    /// Least squares.
     Linear,
+    /// Binary classification (two labels).
+    Logistic,
+    /// Multinomial classification (K labels).
+    Softmax,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,18 +145,24 @@ struct ModelArgs {
     decay: f64,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Rows per step, or `full` for full-batch gradient descent.
-    #[arg(long, default_value = "256", value_parser = parse_batch)]
-    batch_size: BatchSize,
+    /// Rows per step, or `full` for full-batch gradient descent [default: 256, or every row when
+    /// the data has fewer].
+    #[arg(long, value_parser = parse_batch)]
+    batch_size: Option<BatchSize>,
     /// Seed of the minibatch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Steps between loss readbacks (default: once per epoch).
     #[arg(long)]
     log_every: Option<usize>,
-    /// Stop when the epoch loss has not improved by tol for --n-iter-no-change epochs.
+    /// Stop when the epoch loss (with --early-stopping: the validation loss) has not improved by
+    /// tol for --n-iter-no-change epochs.
     #[arg(long, allow_negative_numbers = true)]
     tol: Option<f64>,
+    /// Stop on the validation loss and keep the best epoch's weights (needs --validation or
+    /// --validation-fraction).
+    #[arg(long)]
+    early_stopping: bool,
     #[arg(long, default_value_t = 5)]
     n_iter_no_change: usize,
     /// Fit without an intercept (b = 0).
@@ -124,6 +171,16 @@ struct ModelArgs {
     /// z-score the features; coefficients are reported on the original scale.
     #[arg(long)]
     standardize: bool,
+}
+
+/// The default rows per step (clamped to the row count; an explicit larger --batch-size is an error).
+const DEFAULT_BATCH: usize = 256;
+
+/// Without --batch-size, data with fewer rows than the default runs full batch.
+fn default_batch_fits(cfg: &mut FitConfig, args: &ModelArgs, rows: usize) {
+    if args.batch_size.is_none() && rows < DEFAULT_BATCH {
+        cfg.batch_size = BatchSize::Full;
+    }
 }
 
 fn parse_batch(s: &str) -> Result<BatchSize, String> {
@@ -137,7 +194,6 @@ fn parse_batch(s: &str) -> Result<BatchSize, String> {
 
 impl ModelArgs {
     fn config(&self) -> Result<FitConfig, Error> {
-        let ModelArg::Linear = self.model;
         let mut penalty = match self.alpha {
             Some(alpha) => Penalty::from_sklearn(alpha, self.l1_ratio.unwrap_or(0.5))?,
             None => Penalty {
@@ -149,7 +205,11 @@ impl ModelArgs {
         penalty.bias_l1 = self.bias_l1;
         penalty.bias_l2 = self.bias_l2;
         Ok(FitConfig {
-            model: Model::Linear,
+            model: match self.model {
+                ModelArg::Linear => Model::Linear,
+                ModelArg::Logistic => Model::Logistic,
+                ModelArg::Softmax => Model::Softmax,
+            },
             penalty,
             l1_update: match self.l1_update {
                 L1UpdateArg::Sign => L1Update::Sign,
@@ -163,13 +223,14 @@ impl ModelArgs {
             lr: self.lr,
             decay: self.decay,
             epochs: self.epochs,
-            batch_size: self.batch_size,
+            batch_size: self.batch_size.unwrap_or(BatchSize::Rows(DEFAULT_BATCH)),
             seed: self.seed,
             log_every: self.log_every,
             tol: self.tol,
             n_iter_no_change: self.n_iter_no_change,
             fit_intercept: !self.no_intercept,
             standardize: self.standardize,
+            early_stopping: self.early_stopping,
         })
     }
 }
@@ -196,7 +257,8 @@ struct FitCmd {
     /// Model JSON output.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// History CSV output (epoch, step, data_loss, reg_loss, loss, lr, seconds).
+    /// History CSV output (epoch, step, data_loss, reg_loss, loss, train_accuracy, val_loss,
+    /// val_accuracy, lr, seconds).
     #[arg(long)]
     history: Option<PathBuf>,
     /// Print the summary as JSON on stdout.
@@ -217,10 +279,69 @@ struct CompareCmd {
     json: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct PredictCmd {
+    /// A model file written by `fit --out`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Data to predict on: .csv (columns matched to the model's features by name; the model's
+    /// target column, when present, is used to score), .npy (X) or .libsvm.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Add one probability column per class (classifiers).
+    #[arg(long)]
+    proba: bool,
+    /// Predictions CSV output.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum GenCmd {
     /// y = X·w* + b* + noise with exactly --informative nonzero true coefficients.
     Linear(GenLinear),
+    /// The classic spiral: --points per class on --classes interleaved arms (2 features).
+    Spiral(GenSpiral),
+    /// Gaussian clusters whose class depends on --informative features only.
+    Classification(GenClassification),
+}
+
+#[derive(Args)]
+struct GenSpiral {
+    #[arg(long)]
+    points: usize,
+    #[arg(long)]
+    classes: usize,
+    /// Standard deviation of the angle noise.
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    noise: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output: .csv (x0,x1,y) or .npy (X; y in <stem>.target.npy).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct GenClassification {
+    #[arg(long)]
+    rows: usize,
+    #[arg(long)]
+    features: usize,
+    #[arg(long)]
+    informative: usize,
+    #[arg(long)]
+    classes: usize,
+    /// Standard deviation of the class centres (larger: easier to separate).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    separation: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output: .csv (x0..,y) or .npy. The informative columns and centres go to FILE.truth.json.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -252,7 +373,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fit(cmd) => run_fit(cmd),
         Command::Compare(cmd) => run_compare(cmd),
+        Command::Predict(cmd) => run_predict(cmd),
         Command::Gen(GenCmd::Linear(cmd)) => run_gen_linear(cmd),
+        Command::Gen(GenCmd::Spiral(cmd)) => run_gen_spiral(cmd),
+        Command::Gen(GenCmd::Classification(cmd)) => run_gen_classification(cmd),
         Command::Devices(cmd) => run_devices(cmd),
     };
     match result {
@@ -265,24 +389,71 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_data(args: &DataArgs) -> Result<Dataset, Error> {
-    match &args.data {
-        Some(path) => Dataset::load(path, args.target.as_deref(), args.target_file.as_deref()),
+/// The training data (labels encoded for classifiers) and the validation set, if asked for.
+fn load_data(args: &DataArgs, cfg: &FitConfig) -> Result<(Dataset, Option<Dataset>), Error> {
+    let options = LoadOptions {
+        format: args.format.map(FormatArg::format),
+        target: args.target.as_deref(),
+        target_file: args.target_file.as_deref(),
+        text_target: cfg.model.is_classifier(),
+        features: args.features,
+    };
+    let mut data = match &args.data {
+        Some(path) => Dataset::load(path, &options)?,
         None => {
             if args.target.is_some() || args.target_file.is_some() {
-                return Err(Error::InvalidParam {
-                    name: "target",
-                    value: "given".into(),
-                    reason: "--target and --target-file need --data".into(),
-                });
+                return Err(Error::invalid(
+                    "target",
+                    "given",
+                    "--target and --target-file need --data",
+                ));
             }
-            let (data, _) = generate::linear(&generate::LinearSpec::BUILTIN)?;
-            Ok(Dataset {
-                source: format!("built-in: {}", data.source),
-                ..data
-            })
+            if args.validation.is_some() {
+                return Err(Error::invalid(
+                    "validation",
+                    "given",
+                    "--validation needs --data",
+                ));
+            }
+            builtin_data(cfg.model)?
         }
+    };
+    labels::encode(&mut data, cfg.model, args.max_classes)?;
+    match (&args.validation, args.validation_fraction) {
+        (Some(path), _) => {
+            // A validation .npy has its own <stem>.target.npy; a LIBSVM one takes the training width.
+            let val_options = LoadOptions {
+                target_file: None,
+                features: Some(data.n_features()),
+                ..options
+            };
+            let mut val = Dataset::load(path, &val_options)?;
+            match &data.classes {
+                Some(classes) => labels::encode_with(&mut val, classes)?,
+                None => labels::encode(&mut val, cfg.model, args.max_classes)?,
+            }
+            data.check_compatible(&val)?;
+            Ok((data, Some(val)))
+        }
+        (None, Some(fraction)) => {
+            let (train, val) = split::holdout(&data, fraction, cfg.seed)?;
+            Ok((train, Some(val)))
+        }
+        (None, None) => Ok((data, None)),
     }
+}
+
+/// The built-in problem of each model (used when no --data is given).
+fn builtin_data(model: Model) -> Result<Dataset, Error> {
+    let data = match model {
+        Model::Linear => generate::linear(&generate::LinearSpec::BUILTIN)?.0,
+        Model::Logistic => generate::classification(&generate::ClassificationSpec::builtin(2))?.0,
+        Model::Softmax => generate::classification(&generate::ClassificationSpec::builtin(3))?.0,
+    };
+    Ok(Dataset {
+        source: format!("built-in: {}", data.source),
+        ..data
+    })
 }
 
 /// Opens the GPU solver, or for `auto` falls back to the CPU reference when there is no adapter.
@@ -346,16 +517,17 @@ fn check_writable(path: &Path) -> Result<(), Error> {
 }
 
 fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
-    let cfg = cmd.model.config()?;
+    let mut cfg = cmd.model.config()?;
     for path in [&cmd.out, &cmd.history].into_iter().flatten() {
         check_writable(path)?;
     }
-    let data = load_data(&cmd.data)?;
+    let (data, validation) = load_data(&cmd.data, &cfg)?;
+    default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     cfg.validate(data.n_rows())?;
     let mut solver = make_solver(cmd.device, cmd.adapter.as_deref())?;
-    let fitted = fit::fit(solver.as_mut(), &data, &cfg)?;
+    let fitted = fit::fit(solver.as_mut(), &data, validation.as_ref(), &cfg)?;
     warn_constant_columns(&fitted, &data);
-    let model = ModelJson::new(&fitted, &cfg, &data);
+    let model = ModelJson::new(&fitted, &cfg, &data, validation.as_ref());
     if let Some(path) = &cmd.out {
         let text = serde_json::to_string_pretty(&model).context("serializing the model")?;
         report::write_atomic(path, text.as_bytes())?;
@@ -373,35 +545,42 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
 }
 
 fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
-    let cfg = cmd.model.config()?;
+    let mut cfg = cmd.model.config()?;
     if let Some(path) = &cmd.json {
         check_writable(path)?;
     }
-    let data = load_data(&cmd.data)?;
+    let (data, validation) = load_data(&cmd.data, &cfg)?;
+    default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     cfg.validate(data.n_rows())?;
+    if cfg.early_stopping && validation.is_none() {
+        return Err(Error::invalid(
+            "early-stopping",
+            "on",
+            "needs a validation set: --validation FILE or --validation-fraction F",
+        )
+        .into());
+    }
     let mut gpu = GpuSolver::new(cmd.adapter.as_deref())?;
     let mut cpu = CpuSolver::new();
     // Standardize once; both solvers and the exact solver see the same problem, and the report
     // compares on that scale.
-    let fitted_data = if cfg.standardize {
+    let (fitted_data, fitted_val) = if cfg.standardize {
         let mut scaled = data.clone();
-        data::Standardizer::fit_transform(&mut scaled);
-        std::borrow::Cow::Owned(scaled)
+        let s = data::Standardizer::fit_transform(&mut scaled);
+        let val = validation.clone().map(|mut v| {
+            s.transform(&mut v);
+            v
+        });
+        (scaled, val)
     } else {
-        std::borrow::Cow::Borrowed(&data)
+        (data.clone(), validation.clone())
     };
-    let gr = &gpu.fit_raw(&fitted_data, &cfg)?;
-    let cr = &cpu.fit_raw(&fitted_data, &cfg)?;
-    let ex = exact::solve(&fitted_data, &cfg.penalty, cfg.fit_intercept)?;
-    let coef_max_abs_diff = gr
-        .coef
-        .iter()
-        .chain([&gr.intercept])
-        .zip(cr.coef.iter().chain([&cr.intercept]))
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let gr = &gpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
+    let cr = &cpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
+    let ex = exact::solve_model(cfg.model, &fitted_data, &cfg.penalty, cfg.fit_intercept)?;
     let rel = |a: f64, b: f64| (a - b) / b.abs().max(f64::MIN_POSITIVE);
     let report = CompareReport {
+        model: cfg.model.name().into(),
         gpu_device: gr.device.clone(),
         cpu_device: cr.device.clone(),
         exact_method: ex.method.to_string(),
@@ -411,23 +590,102 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
         gpu_seconds_per_epoch: gr.seconds_per_epoch(),
         cpu_seconds_per_epoch: cr.seconds_per_epoch(),
         speedup: cr.seconds / gr.seconds.max(f64::MIN_POSITIVE),
-        coef_max_abs_diff,
+        coef_max_abs_diff: gr.weights.max_abs_diff(&cr.weights),
         loss_rel_diff: rel(gr.objective.total, cr.objective.total).abs(),
         gpu_objective: gr.objective.total,
         cpu_objective: cr.objective.total,
         exact_objective: ex.objective.total,
         objective_gap: rel(gr.objective.total, ex.objective.total),
         cpu_objective_gap: rel(cr.objective.total, ex.objective.total),
+        gpu_train_accuracy: gr.train.accuracy,
+        cpu_train_accuracy: cr.train.accuracy,
+        gpu_val_accuracy: gr.validation.and_then(|v| v.accuracy),
+        cpu_val_accuracy: cr.validation.and_then(|v| v.accuracy),
     };
     println!(
-        "data:  {} ({} rows × {} features)",
+        "data:  {} ({} rows × {} features{})",
         data.source,
         data.n_rows(),
-        data.n_features()
+        data.n_features(),
+        data.classes
+            .as_ref()
+            .map(|c| format!(", {} classes", c.len()))
+            .unwrap_or_default()
     );
     println!("{}", report.table());
     if let Some(path) = &cmd.json {
         report::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn run_predict(cmd: PredictCmd) -> anyhow::Result<()> {
+    check_writable(&cmd.out)?;
+    let predictor = Predictor::load(&cmd.model)?;
+    if cmd.proba && !predictor.model.is_classifier() {
+        return Err(Error::invalid(
+            "proba",
+            "on",
+            "probabilities need a logistic or softmax model; this one is linear",
+        )
+        .into());
+    }
+    let format = match cmd.format {
+        Some(f) => f.format(),
+        None => Format::from_path(&cmd.data)?,
+    };
+    let classifier = predictor.model.is_classifier();
+    // Load with the target when the file has one (to score), else features only.
+    let (data, has_target) = match format {
+        Format::Csv => {
+            let headers = data::csv_headers(&cmd.data)?;
+            if headers.contains(&predictor.target_name) {
+                let d = data::read_csv(&cmd.data, Some(&predictor.target_name), classifier)?;
+                (d, true)
+            } else {
+                (
+                    data::read_csv_with(&cmd.data, data::CsvTarget::Absent, false)?,
+                    false,
+                )
+            }
+        }
+        Format::Npy => (data::read_npy_x(&cmd.data)?, false),
+        Format::Libsvm => (
+            data::read_libsvm(&cmd.data, Some(predictor.feature_names.len()))?,
+            true,
+        ),
+    };
+    let (mut data, warning) = predictor.align(data)?;
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    let score = if has_target {
+        predictor.encode_target(&mut data)?;
+        Some(predictor.score(&data))
+    } else {
+        None
+    };
+    let predictions = predictor.predict(&data);
+    report::write_atomic(&cmd.out, &predictor.csv(&predictions, cmd.proba)?)?;
+    println!(
+        "wrote {} predictions ({} model) to {}",
+        data.n_rows(),
+        predictor.model.name(),
+        cmd.out.display()
+    );
+    if let Some(m) = score {
+        match m.accuracy {
+            Some(a) => println!(
+                "against the labels in {}: accuracy {a:.4}, log loss {:.6e}",
+                cmd.data.display(),
+                m.loss
+            ),
+            None => println!(
+                "against the targets in {}: mean squared error {:.6e}",
+                cmd.data.display(),
+                2.0 * m.loss
+            ),
+        }
     }
     Ok(())
 }
@@ -439,20 +697,42 @@ fn truth_path(out: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn run_gen_linear(cmd: GenLinear) -> anyhow::Result<()> {
-    check_writable(&cmd.out)?;
-    let ext = cmd
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("csv") | Some("npy")) {
-        return Err(Error::Format {
-            path: cmd.out.clone(),
+/// Checks that a generator's output is .csv or .npy (before any work).
+fn check_gen_output(out: &Path) -> Result<(), Error> {
+    check_writable(out)?;
+    match Format::from_path(out) {
+        Ok(Format::Csv | Format::Npy) => Ok(()),
+        _ => Err(Error::Format {
+            path: out.into(),
             message: "unknown output type: expected .csv or .npy".into(),
-        }
-        .into());
+        }),
     }
+}
+
+/// Writes generated data as .csv (x0.., y) or .npy (X, and y in <stem>.target.npy).
+fn write_generated(out: &Path, data: &Dataset) -> anyhow::Result<()> {
+    if Format::from_path(out)? == Format::Npy {
+        let (xb, yb) = data::write_npy_pair(&data.x, &data.y)?;
+        let y_path = data::default_target_path(out);
+        report::write_atomic(out, &xb)?;
+        report::write_atomic(&y_path, &yb)?;
+        println!("wrote {} (X) and {} (y)", out.display(), y_path.display());
+    } else {
+        report::write_atomic(out, data::format_csv(&data.x, &data.y).as_bytes())?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn write_truth(out: &Path, truth: &impl serde::Serialize, what: &str) -> anyhow::Result<()> {
+    let truth_file = truth_path(out);
+    report::write_atomic(&truth_file, serde_json::to_string_pretty(truth)?.as_bytes())?;
+    println!("wrote {} ({what})", truth_file.display());
+    Ok(())
+}
+
+fn run_gen_linear(cmd: GenLinear) -> anyhow::Result<()> {
+    check_gen_output(&cmd.out)?;
     let (data, truth) = generate::linear(&generate::LinearSpec {
         rows: cmd.rows,
         features: cmd.features,
@@ -460,30 +740,33 @@ fn run_gen_linear(cmd: GenLinear) -> anyhow::Result<()> {
         noise: cmd.noise,
         seed: cmd.seed,
     })?;
-    if ext.as_deref() == Some("npy") {
-        let (xb, yb) = data::write_npy_pair(&data.x, &data.y)?;
-        let y_path = data::default_target_path(&cmd.out);
-        report::write_atomic(&cmd.out, &xb)?;
-        report::write_atomic(&y_path, &yb)?;
-        println!(
-            "wrote {} (X) and {} (y)",
-            cmd.out.display(),
-            y_path.display()
-        );
-    } else {
-        report::write_atomic(&cmd.out, data::format_csv(&data.x, &data.y).as_bytes())?;
-        println!("wrote {}", cmd.out.display());
-    }
-    let truth_file = truth_path(&cmd.out);
-    report::write_atomic(
-        &truth_file,
-        serde_json::to_string_pretty(&truth)?.as_bytes(),
-    )?;
-    println!(
-        "wrote {} (true coefficients and intercept)",
-        truth_file.display()
-    );
-    Ok(())
+    write_generated(&cmd.out, &data)?;
+    write_truth(&cmd.out, &truth, "true coefficients and intercept")
+}
+
+fn run_gen_spiral(cmd: GenSpiral) -> anyhow::Result<()> {
+    check_gen_output(&cmd.out)?;
+    let data = generate::spiral(&generate::SpiralSpec {
+        points: cmd.points,
+        classes: cmd.classes,
+        noise: cmd.noise,
+        seed: cmd.seed,
+    })?;
+    write_generated(&cmd.out, &data)
+}
+
+fn run_gen_classification(cmd: GenClassification) -> anyhow::Result<()> {
+    check_gen_output(&cmd.out)?;
+    let (data, truth) = generate::classification(&generate::ClassificationSpec {
+        rows: cmd.rows,
+        features: cmd.features,
+        informative: cmd.informative,
+        classes: cmd.classes,
+        separation: cmd.separation,
+        seed: cmd.seed,
+    })?;
+    write_generated(&cmd.out, &data)?;
+    write_truth(&cmd.out, &truth, "informative columns and class centres")
 }
 
 fn run_devices(cmd: DevicesCmd) -> anyhow::Result<()> {

@@ -1,10 +1,16 @@
-//! The objective J(w, b) and its gradient over the whole dataset, in f64: the yardstick every
-//! solver's answer is measured with (final objective, exact-solver gaps, gradient checks).
+//! The objective J and its gradient over the whole dataset, in f64: the yardstick every solver's
+//! answer is measured with (final objective, exact-solver gaps, gradient checks), and the per-row
+//! loss and residual that the CPU twins of the kernels use.
 //!
-//! J(w, b) = (1/m) Σᵢ ½(xᵢ·w + b − yᵢ)² + l1·‖w‖₁ + l2·‖w‖² + bias_l1·|b| + bias_l2·b²
+//! J(W, b) = (1/m) Σᵢ loss(zᵢ, yᵢ) + l1·‖W‖₁ + l2·‖W‖² + bias_l1·‖b‖₁ + bias_l2·‖b‖², zᵢ = W xᵢ + b
+//!
+//! - linear:   loss = ½(z − y)²                        residual z − y
+//! - logistic: loss = log(1 + eᶻ) − y·z (y ∈ {0, 1})   residual σ(z) − y
+//! - softmax:  loss = logsumexp(z) − z_y (y ∈ 0..K)     residual softmax(z)_k − [k = y]
 
-use crate::config::Penalty;
+use crate::config::{Model, Penalty};
 use crate::data::Dataset;
+use crate::weights::Weights;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -15,35 +21,150 @@ pub struct Objective {
     pub total: f64,
 }
 
+/// Data loss and, for classifiers, the fraction of rows whose predicted class is the label.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+}
+
 const ROWS_PER_TASK: usize = 4096;
 
-/// (1/m) Σ ½ rᵢ², accumulated in f64, in parallel over row blocks.
-pub fn data_loss(data: &Dataset, coef: &[f64], intercept: f64) -> f64 {
+/// log(1 + eᶻ) without overflow for large |z|.
+pub fn softplus(z: f64) -> f64 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// 1 / (1 + e⁻ᶻ) without overflow for large |z|.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The loss of one row with logits `z` (K of them) and target `t` (a class index for classifiers).
+pub fn row_loss(model: Model, z: &[f64], t: f32) -> f64 {
+    let t = t as f64;
+    match model {
+        Model::Linear => 0.5 * (z[0] - t) * (z[0] - t),
+        Model::Logistic => softplus(z[0]) - t * z[0],
+        Model::Softmax => {
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
+            m + s.ln() - z[t as usize]
+        }
+    }
+}
+
+/// Turns the logits of one row into residuals dloss/dz in place (CPU twin of `residuals` in
+/// shaders/common.wgsl).
+pub fn residuals(model: Model, z: &mut [f64], t: f32) {
+    let t = t as f64;
+    match model {
+        Model::Linear => z[0] -= t,
+        // σ(z) − 1 = −σ(−z): no cancellation when σ(z) is close to the label.
+        Model::Logistic => {
+            z[0] = if t == 1.0 {
+                -sigmoid(-z[0])
+            } else {
+                sigmoid(z[0])
+            }
+        }
+        Model::Softmax => {
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut s = 0.0;
+            for v in z.iter_mut() {
+                *v = (*v - m).exp();
+                s += *v;
+            }
+            // The label's p − 1 is written as −Σ_{k≠label} p_k (no cancellation when p ≈ 1).
+            let label = t as usize;
+            let mut others = 0.0;
+            for (k, v) in z.iter_mut().enumerate() {
+                *v /= s;
+                if k != label {
+                    others += *v;
+                }
+            }
+            z[label] = -others;
+        }
+    }
+}
+
+/// The predicted class of a row (0 or 1 for logistic; the first largest logit for softmax).
+pub fn predicted_class(model: Model, z: &[f64]) -> usize {
+    match model {
+        Model::Linear => 0,
+        Model::Logistic => usize::from(z[0] > 0.0),
+        Model::Softmax => {
+            let mut best = 0;
+            for (k, v) in z.iter().enumerate() {
+                if *v > z[best] {
+                    best = k;
+                }
+            }
+            best
+        }
+    }
+}
+
+/// Loss and accuracy over all rows, accumulated in f64, in parallel over row blocks.
+pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
     let x = data
         .x
         .as_slice()
         .expect("Dataset keeps X in standard layout");
     let d = data.n_features();
     let y = data.y.as_slice().expect("Dataset keeps y contiguous");
-    let sum: f64 = x
+    let (loss, correct) = x
         .par_chunks(ROWS_PER_TASK * d)
         .zip(y.par_chunks(ROWS_PER_TASK))
         .map(|(xb, yb)| {
-            xb.chunks_exact(d)
-                .zip(yb)
-                .map(|(row, &t)| {
-                    let r = dot(row, coef) + intercept - t as f64;
-                    0.5 * r * r
-                })
-                .sum::<f64>()
+            let mut z = vec![0.0; w.outputs];
+            let mut loss = 0.0;
+            let mut correct = 0usize;
+            for (row, &t) in xb.chunks_exact(d).zip(yb) {
+                w.logits_into(row, &mut z);
+                loss += row_loss(model, &z, t);
+                correct += usize::from(predicted_class(model, &z) as f32 == t);
+            }
+            (loss, correct)
         })
-        .sum();
-    sum / data.n_rows() as f64
+        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let m = data.n_rows() as f64;
+    Metrics {
+        loss: loss / m,
+        accuracy: model.is_classifier().then(|| correct as f64 / m),
+    }
 }
 
-pub fn evaluate(data: &Dataset, penalty: &Penalty, coef: &[f64], intercept: f64) -> Objective {
-    let data_loss = data_loss(data, coef, intercept);
-    let reg_loss = penalty.value(coef, intercept);
+/// (1/m) Σ loss over all rows.
+pub fn data_loss(model: Model, data: &Dataset, w: &Weights) -> f64 {
+    metrics(model, data, w).loss
+}
+
+/// l1·‖W‖₁ + l2·‖W‖² + bias_l1·‖b‖₁ + bias_l2·‖b‖².
+pub fn penalty_value(penalty: &Penalty, w: &Weights) -> f64 {
+    let (mut l1, mut l2) = (0.0, 0.0);
+    for v in w.all_coef() {
+        l1 += v.abs();
+        l2 += v * v;
+    }
+    let (mut b1, mut b2) = (0.0, 0.0);
+    for b in w.intercepts() {
+        b1 += b.abs();
+        b2 += b * b;
+    }
+    penalty.l1 * l1 + penalty.l2 * l2 + penalty.bias_l1 * b1 + penalty.bias_l2 * b2
+}
+
+pub fn evaluate(model: Model, data: &Dataset, penalty: &Penalty, w: &Weights) -> Objective {
+    let data_loss = data_loss(model, data, w);
+    let reg_loss = penalty_value(penalty, w);
     Objective {
         data_loss,
         reg_loss,
@@ -51,31 +172,70 @@ pub fn evaluate(data: &Dataset, penalty: &Penalty, coef: &[f64], intercept: f64)
     }
 }
 
-/// ∇J: (1/m) Xᵀr + l1·sign(w) + 2·l2·w, and for b: (1/m) Σ r + bias_l1·sign(b) + 2·bias_l2·b.
-/// (At w_j = 0 the l1 term uses sign(0) = 0, the subgradient the `sign` update takes.)
-pub fn gradient(
-    data: &Dataset,
-    penalty: &Penalty,
-    coef: &[f64],
-    intercept: f64,
-) -> (Vec<f64>, f64) {
+/// The data loss and its gradient (1/m) Σᵢ rᵢ ⊗ [xᵢ, 1] (in the shape of `w`), in one pass.
+pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64, Weights) {
     let d = data.n_features();
+    let stride = d + 1;
+    let x = data
+        .x
+        .as_slice()
+        .expect("Dataset keeps X in standard layout");
+    let y = data.y.as_slice().expect("Dataset keeps y contiguous");
+    let width = w.values.len();
+    let (loss, sum) = x
+        .par_chunks(ROWS_PER_TASK * d)
+        .zip(y.par_chunks(ROWS_PER_TASK))
+        .map(|(xb, yb)| {
+            let mut g = vec![0.0; width];
+            let mut z = vec![0.0; w.outputs];
+            let mut loss = 0.0;
+            for (row, &t) in xb.chunks_exact(d).zip(yb) {
+                w.logits_into(row, &mut z);
+                loss += row_loss(model, &z, t);
+                residuals(model, &mut z, t);
+                for (k, &r) in z.iter().enumerate() {
+                    let gk = &mut g[k * stride..(k + 1) * stride];
+                    for (a, &v) in gk[..d].iter_mut().zip(row) {
+                        *a += r * v as f64;
+                    }
+                    gk[d] += r;
+                }
+            }
+            (loss, g)
+        })
+        .reduce(
+            || (0.0, vec![0.0; width]),
+            |(la, mut a), (lb, b)| {
+                a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
+                (la + lb, a)
+            },
+        );
     let m = data.n_rows() as f64;
-    let mut g = vec![0.0f64; d];
-    let mut gb = 0.0;
-    for (row, &t) in data.x.rows().into_iter().zip(data.y.iter()) {
-        let row = row.as_slice().expect("standard layout");
-        let r = dot(row, coef) + intercept - t as f64;
-        for (gj, &xj) in g.iter_mut().zip(row) {
-            *gj += r * xj as f64;
-        }
-        gb += r;
+    (
+        loss / m,
+        Weights::from_values(w.outputs, d, sum.into_iter().map(|v| v / m).collect()),
+    )
+}
+
+/// ∇ of the data loss alone.
+pub fn data_gradient(model: Model, data: &Dataset, w: &Weights) -> Weights {
+    loss_and_data_gradient(model, data, w).1
+}
+
+/// ∇J: the data gradient plus l1·sign(w) + 2·l2·w (bias_l1·sign(b) + 2·bias_l2·b for intercepts).
+/// (At w = 0 the l1 term uses sign(0) = 0, the subgradient the `sign` update takes.)
+pub fn gradient(model: Model, data: &Dataset, penalty: &Penalty, w: &Weights) -> Weights {
+    let mut g = data_gradient(model, data, w);
+    let d = w.features;
+    for (k, (gv, wv)) in g.values.iter_mut().zip(&w.values).enumerate() {
+        let (l1, l2) = if k % (d + 1) == d {
+            (penalty.bias_l1, penalty.bias_l2)
+        } else {
+            (penalty.l1, penalty.l2)
+        };
+        *gv += l1 * sign(*wv) + 2.0 * l2 * wv;
     }
-    for (gj, &wj) in g.iter_mut().zip(coef) {
-        *gj = *gj / m + penalty.l1 * sign(wj) + 2.0 * penalty.l2 * wj;
-    }
-    gb = gb / m + penalty.bias_l1 * sign(intercept) + 2.0 * penalty.bias_l2 * intercept;
-    (g, gb)
+    g
 }
 
 /// sign with sign(0) = 0 (as WGSL's `sign`).

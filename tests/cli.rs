@@ -3,42 +3,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gpu-regfit"))
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("the binary runs");
-    eprintln!(
-        "$ gpu-regfit {}\n--- status {:?}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// stderr without the harmless lines lavapipe prints.
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn gpu_args() -> Vec<&'static str> {
-    // Without an adapter the GPU commands fail with the hint, unless skipping on purpose.
-    if common::gpu().is_some() {
-        vec!["--device", "gpu"]
-    } else {
-        vec!["--device", "cpu"]
-    }
-}
+use common::{bin, gpu_args, run, stderr, write};
+use std::process::Command;
 
 #[test]
 fn gen_then_fit_writes_model_and_history() {
@@ -125,7 +91,7 @@ fn gen_then_fit_writes_model_and_history() {
     let h = std::fs::read_to_string(&history).unwrap();
     assert_eq!(
         h.lines().next().unwrap(),
-        "epoch,step,data_loss,reg_loss,loss,lr,seconds"
+        "epoch,step,data_loss,reg_loss,loss,train_accuracy,val_loss,val_accuracy,lr,seconds"
     );
     assert_eq!(h.lines().count(), 201);
 }
@@ -238,12 +204,6 @@ fn devices_lists_adapters() {
             assert!(list[0].get(key).is_some(), "adapter lacks `{key}`");
         }
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
 }
 
 /// Each bad input: exit status 2, one line on stderr that contains `needle`, no panic.

@@ -1,14 +1,15 @@
 //! The GPU solver against the CPU reference under one config, across sizes that cross workgroup
-//! and tile boundaries, every penalty, with and without intercept, minibatch and full batch, sgd
-//! and momentum.
+//! and tile boundaries, every model (linear, logistic, softmax with 3 and 7 classes), every
+//! penalty, with and without intercept, minibatch and full batch, sgd and momentum; and the
+//! validation metrics and early stopping of both.
 //!
 //! Tolerance (documented in the README): every coefficient and the intercept agree within
 //! |gpu − cpu| ≤ max(1e-3·max(|gpu|, |cpu|), 1e-4). The GPU computes in f32, the reference in f64.
 
 mod common;
 
-use common::{assert_close, gpu, linear, params};
-use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Optimizer, Penalty};
+use common::{assert_close, classification, gpu, linear};
+use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty};
 use gpu_regfit::cpu::CpuSolver;
 use gpu_regfit::fit::fit;
 use gpu_regfit::gpu::{GpuContext, GpuSolver};
@@ -73,7 +74,15 @@ fn run(case: Case) {
                 let intercept = combo & 1 == 0;
                 let full = combo & 2 != 0;
                 let momentum = combo & 4 != 0;
-                worst = worst.max(compare(&ctx, &data, case, intercept, full, momentum));
+                worst = worst.max(compare(
+                    &ctx,
+                    &data,
+                    Model::Linear,
+                    case,
+                    intercept,
+                    full,
+                    momentum,
+                ));
                 fits += 1;
             }
         }
@@ -84,6 +93,7 @@ fn run(case: Case) {
 fn compare(
     ctx: &Arc<GpuContext>,
     data: &gpu_regfit::data::Dataset,
+    model: Model,
     case: Case,
     intercept: bool,
     full: bool,
@@ -99,6 +109,7 @@ fn compare(
         BatchSize::Rows(if rows < 256 { 16.min(rows) } else { 512 })
     };
     let cfg = FitConfig {
+        model,
         penalty,
         l1_update,
         optimizer: if momentum {
@@ -115,30 +126,165 @@ fn compare(
         fit_intercept: intercept,
         ..FitConfig::default()
     };
-    let g = fit(&mut GpuSolver::with_context(ctx.clone()), data, &cfg).unwrap();
-    let c = fit(&mut CpuSolver::new(), data, &cfg).unwrap();
+    let g = fit(&mut GpuSolver::with_context(ctx.clone()), data, None, &cfg).unwrap();
+    let c = fit(&mut CpuSolver::new(), data, None, &cfg).unwrap();
     let what = format!(
-        "{case:?} rows {rows} features {d} intercept {intercept} full {full} momentum {momentum}"
+        "{model:?} {case:?} rows {rows} features {d} classes {} intercept {intercept} full {full} momentum {momentum}",
+        data.n_classes()
     );
     assert_close(
         &what,
-        &params(&g.coef, g.intercept),
-        &params(&c.coef, c.intercept),
+        &g.weights.values.clone(),
+        &c.weights.values.clone(),
         RTOL,
         ATOL,
     );
     if !intercept {
-        assert_eq!(g.intercept, 0.0, "{what}: intercept must stay 0");
+        assert_eq!(g.weights.intercept(0), 0.0, "{what}: intercept must stay 0");
     }
     // The losses read back at log points agree too.
     let gl: Vec<f64> = g.result.history.iter().map(|h| h.loss).collect();
     let cl: Vec<f64> = c.result.history.iter().map(|h| h.loss).collect();
     assert_close(&format!("{what}: history loss"), &gl, &cl, RTOL, ATOL);
-    params(&g.coef, g.intercept)
+    // Accuracy is a count: a row whose logit sits within rounding of the decision boundary may
+    // flip, so allow one row in a thousand.
+    let ga: Vec<f64> = g
+        .result
+        .history
         .iter()
-        .zip(params(&c.coef, c.intercept))
+        .filter_map(|h| h.train_accuracy)
+        .collect();
+    let ca: Vec<f64> = c
+        .result
+        .history
+        .iter()
+        .filter_map(|h| h.train_accuracy)
+        .collect();
+    assert_eq!(
+        ga.len(),
+        ca.len(),
+        "{what}: accuracy reported by one solver only"
+    );
+    assert_close(&format!("{what}: history accuracy"), &ga, &ca, 0.0, 1e-3);
+    g.weights
+        .values
+        .clone()
+        .iter()
+        .zip(c.weights.values.clone())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max)
+}
+
+/// The classifiers over the same sizes and combinations, with an elastic-net penalty (prox) and an
+/// l2 + l1·sign penalty.
+fn run_classifier(model: Model, classes: usize, combos: std::ops::Range<usize>) {
+    let Some(ctx) = gpu() else { return };
+    let mut fits = 0;
+    let mut worst = 0.0f64;
+    for rows in ROWS {
+        for features in FEATURES {
+            let seed = (rows * 1000 + features) as u64;
+            let data = classification(rows, features, features.min(4), classes, seed);
+            for combo in combos.clone() {
+                let intercept = combo & 1 == 0;
+                let full = combo & 2 != 0;
+                let momentum = combo & 4 != 0;
+                let case = if combo & 8 != 0 {
+                    Case::ElasticNet
+                } else {
+                    Case::L1Sign
+                };
+                worst = worst.max(compare(&ctx, &data, model, case, intercept, full, momentum));
+                fits += 1;
+            }
+        }
+    }
+    eprintln!("{model:?} with {classes} classes: {fits} GPU/CPU fits agree; largest |gpu − cpu| over all weights: {worst:.2e}");
+}
+
+#[test]
+fn logistic() {
+    run_classifier(Model::Logistic, 2, 0..16);
+}
+
+#[test]
+fn softmax_3_classes() {
+    run_classifier(Model::Softmax, 3, 0..16);
+}
+
+#[test]
+fn softmax_7_classes() {
+    // The elastic-net half of the combinations (the 3-class test covers the rest).
+    run_classifier(Model::Softmax, 7, 8..16);
+}
+
+/// Validation loss and accuracy read back by the GPU equal the reference's, and early stopping
+/// stops both at the same epoch with the same kept weights.
+#[test]
+fn validation_and_early_stopping_agree() {
+    let Some(ctx) = gpu() else { return };
+    let all = classification(3000, 20, 5, 3, 17);
+    let (train, val) = gpu_regfit::data::split::holdout(&all, 0.3, 5).unwrap();
+    let cfg = FitConfig {
+        model: Model::Softmax,
+        lr: 0.5,
+        epochs: 40,
+        batch_size: BatchSize::Rows(64),
+        early_stopping: true,
+        n_iter_no_change: 3,
+        tol: Some(1e-4),
+        ..FitConfig::default()
+    };
+    let g = fit(&mut GpuSolver::with_context(ctx), &train, Some(&val), &cfg).unwrap();
+    let c = fit(&mut CpuSolver::new(), &train, Some(&val), &cfg).unwrap();
+    let gv: Vec<f64> = g.result.history.iter().filter_map(|h| h.val_loss).collect();
+    let cv: Vec<f64> = c.result.history.iter().filter_map(|h| h.val_loss).collect();
+    assert_eq!(
+        gv.len(),
+        g.result.history.len(),
+        "a validation loss at every log point"
+    );
+    assert_close("validation loss", &gv, &cv, RTOL, ATOL);
+    assert_eq!(g.result.best_epoch, c.result.best_epoch);
+    assert_eq!(g.result.epochs_run, c.result.epochs_run);
+    assert!(
+        g.result.epochs_run < 40,
+        "early stopping never triggered ({} epochs)",
+        g.result.epochs_run
+    );
+    let best = c.result.best_epoch.unwrap();
+    let best_val = c.result.history[best - 1].val_loss.unwrap();
+    assert!(
+        (c.result.validation.unwrap().loss - best_val).abs() < 1e-9,
+        "the kept weights are not those of the best epoch"
+    );
+    assert_close(
+        "early-stopped weights",
+        &g.weights.values,
+        &c.weights.values,
+        RTOL,
+        ATOL,
+    );
+}
+
+/// More classes than one tile row holds is a typed error on the GPU (the CPU reference fits it).
+#[test]
+fn too_many_classes_for_the_gpu_is_a_clear_error() {
+    let Some(ctx) = gpu() else { return };
+    let data = classification(600, 3, 3, 300, 1);
+    let cfg = FitConfig {
+        model: Model::Softmax,
+        epochs: 1,
+        ..FitConfig::default()
+    };
+    match fit(&mut GpuSolver::with_context(ctx), &data, None, &cfg) {
+        Err(gpu_regfit::Error::TooManyClasses { classes: 300, .. }) => {}
+        other => panic!(
+            "expected TooManyClasses, got {:?}",
+            other.map(|f| f.weights.outputs)
+        ),
+    }
+    assert!(fit(&mut CpuSolver::new(), &data, None, &cfg).is_ok());
 }
 
 #[test]
@@ -184,12 +330,12 @@ fn grid_stride_loops() {
             batch_size: BatchSize::Full,
             ..FitConfig::default()
         };
-        let g = fit(&mut GpuSolver::with_context(ctx.clone()), &data, &cfg).unwrap();
-        let c = fit(&mut CpuSolver::new(), &data, &cfg).unwrap();
+        let g = fit(&mut GpuSolver::with_context(ctx.clone()), &data, None, &cfg).unwrap();
+        let c = fit(&mut CpuSolver::new(), &data, None, &cfg).unwrap();
         assert_close(
             &format!("grid stride {rows}×{d}"),
-            &params(&g.coef, g.intercept),
-            &params(&c.coef, c.intercept),
+            &g.weights.values.clone(),
+            &c.weights.values.clone(),
             RTOL,
             ATOL,
         );
@@ -224,12 +370,24 @@ fn log_points_do_not_change_the_answer() {
         log_every: Some(7),
         ..base.clone()
     };
-    let a = fit(&mut GpuSolver::with_context(ctx.clone()), &data, &base).unwrap();
-    let b = fit(&mut GpuSolver::with_context(ctx.clone()), &data, &logged).unwrap();
-    let again = fit(&mut GpuSolver::with_context(ctx), &data, &base).unwrap();
-    assert_eq!(a.coef, b.coef, "log points changed the coefficients");
+    let a = fit(
+        &mut GpuSolver::with_context(ctx.clone()),
+        &data,
+        None,
+        &base,
+    )
+    .unwrap();
+    let b = fit(
+        &mut GpuSolver::with_context(ctx.clone()),
+        &data,
+        None,
+        &logged,
+    )
+    .unwrap();
+    let again = fit(&mut GpuSolver::with_context(ctx), &data, None, &base).unwrap();
+    assert_eq!(a.weights, b.weights, "log points changed the coefficients");
     assert_eq!(
-        a.coef, again.coef,
+        a.weights, again.weights,
         "same seed, same device: coefficients must be bitwise equal"
     );
     // 32 steps per epoch: log points after steps 7, 14, 21, 28, 32 (epoch end), 35, ...
@@ -252,7 +410,7 @@ fn data_beyond_one_binding_is_a_clear_error() {
     let y = ndarray::Array1::<f32>::zeros(rows);
     let data = gpu_regfit::data::Dataset::new(x, y, "zeros").unwrap();
     let cfg = FitConfig::default();
-    match fit(&mut GpuSolver::with_context(ctx), &data, &cfg) {
+    match fit(&mut GpuSolver::with_context(ctx), &data, None, &cfg) {
         Err(gpu_regfit::Error::TooLargeForBinding {
             bytes, limit: l, ..
         }) => {
@@ -261,7 +419,7 @@ fn data_beyond_one_binding_is_a_clear_error() {
         }
         other => panic!(
             "expected TooLargeForBinding, got {:?}",
-            other.map(|f| f.coef.len())
+            other.map(|f| f.weights.values.len())
         ),
     }
 }

@@ -1,27 +1,32 @@
 //! Exact solvers for the true optimum of J (no minibatches, f64 throughout):
-//! ridge and least squares by the closed form (Cholesky of AᵀA/m + 2·diag(l2)), lasso and elastic
-//! net by cyclic coordinate descent on the Gram matrix, stopped on the duality gap.
+//! linear ridge and least squares by the closed form (Cholesky of AᵀA/m + 2·diag(l2)), linear
+//! lasso and elastic net by cyclic coordinate descent on the Gram matrix, stopped on the duality
+//! gap; logistic and softmax by accelerated proximal gradient (cpu/proximal.rs), stopped on the
+//! proximal-gradient residual.
 //!
 //! An unpenalized intercept is handled by centering X and y; a penalized one (bias_l1 or bias_l2
 //! > 0) becomes a column of ones with its own penalty.
 
-use crate::config::Penalty;
+use crate::config::{Model, Penalty};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::objective::{self, Objective};
+use crate::weights::Weights;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par, Side};
 
 #[derive(Clone, Debug)]
 pub struct ExactSolution {
-    pub coef: Vec<f64>,
-    pub intercept: f64,
+    pub weights: Weights,
     pub objective: Objective,
-    /// "closed form (Cholesky)" or "coordinate descent".
+    /// "closed form (Cholesky)", "coordinate descent" or "accelerated proximal gradient".
     pub method: &'static str,
-    /// Duality gap of the returned point (0 for the closed form), in units of J.
-    pub duality_gap: f64,
-    pub sweeps: usize,
+    /// The optimality certificate of the returned point: the duality gap in units of J
+    /// (coordinate descent; 0 for the closed form), or the largest entry of the
+    /// proximal-gradient residual (accelerated proximal gradient; 0 exactly at the optimum).
+    pub optimality: f64,
+    /// Sweeps (coordinate descent) or iterations (proximal gradient).
+    pub iterations: usize,
 }
 
 /// Coordinate descent stops when gap ≤ GAP_RTOL·J (or after MAX_SWEEPS sweeps).
@@ -203,7 +208,20 @@ impl Gram {
     }
 }
 
-/// The exact minimizer of J for `penalty` on `data`.
+/// The exact minimizer of J for `model` and `penalty` on `data`.
+pub fn solve_model(
+    model: Model,
+    data: &Dataset,
+    penalty: &Penalty,
+    fit_intercept: bool,
+) -> Result<ExactSolution> {
+    match model {
+        Model::Linear => solve(data, penalty, fit_intercept),
+        _ => Ok(super::proximal::solve(model, data, penalty, fit_intercept)),
+    }
+}
+
+/// The exact minimizer of the linear model's J for `penalty` on `data`.
 pub fn solve(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> Result<ExactSolution> {
     let (gram, intercept_mode) = build(data, penalty, fit_intercept);
     let any_l1 = gram.l1.iter().any(|&v| v > 0.0);
@@ -222,13 +240,13 @@ pub fn solve(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> Result<E
         }
         Intercept::Column => theta[d],
     };
-    let objective = objective::evaluate(data, penalty, &coef, intercept);
+    let weights = Weights::from_parts(&[coef], &[intercept]);
+    let objective = objective::evaluate(Model::Linear, data, penalty, &weights);
     Ok(ExactSolution {
-        coef,
-        intercept,
+        weights,
         objective,
         method,
-        duality_gap,
-        sweeps,
+        optimality: duality_gap,
+        iterations: sweeps,
     })
 }

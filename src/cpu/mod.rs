@@ -3,6 +3,7 @@
 
 pub mod exact;
 pub mod kernels;
+mod proximal;
 mod reference;
 
 pub use reference::{CpuEngine, CpuSolver};

@@ -2,11 +2,12 @@
 //! plan, same update rule), built from the kernel twins, in f64.
 
 use super::kernels::{self, UpdateRule};
-use crate::config::{FitConfig, L1Update, Optimizer};
+use crate::config::{FitConfig, L1Update, Model, Optimizer};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::fit::{drive, Engine, FitResult, Solver};
+use crate::fit::{drive, Engine, FitResult, LogPoint, Solver};
 use crate::schedule::Batch;
+use crate::weights::Weights;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -20,19 +21,24 @@ impl CpuSolver {
 
 /// The reference's per-fit state; public so benches can time single steps.
 pub struct CpuEngine<'a> {
+    model: Model,
     data: &'a Dataset,
+    validation: Option<&'a Dataset>,
     rule: UpdateRule,
     order: Vec<u32>,
-    params: Vec<f64>,
+    weights: Weights,
     velocity: Vec<f64>,
     grad: Vec<f64>,
 }
 
 impl<'a> CpuEngine<'a> {
-    pub fn new(data: &'a Dataset, cfg: &FitConfig) -> Self {
-        let stride = data.n_features() + 1;
+    pub fn new(data: &'a Dataset, validation: Option<&'a Dataset>, cfg: &FitConfig) -> Self {
+        let weights = Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features());
+        let width = weights.values.len();
         CpuEngine {
+            model: cfg.model,
             data,
+            validation,
             rule: UpdateRule {
                 penalty: cfg.penalty,
                 prox: cfg.l1_update == L1Update::Prox,
@@ -40,9 +46,9 @@ impl<'a> CpuEngine<'a> {
                 fit_intercept: cfg.fit_intercept,
             },
             order: Vec::with_capacity(data.n_rows()),
-            params: vec![0.0; stride],
-            velocity: vec![0.0; stride],
-            grad: vec![0.0; stride],
+            weights,
+            velocity: vec![0.0; width],
+            grad: vec![0.0; width],
         }
     }
 }
@@ -65,26 +71,37 @@ impl Engine for CpuEngine<'_> {
             .as_slice()
             .expect("Dataset keeps X in standard layout");
         let y = self.data.y.as_slice().expect("Dataset keeps y contiguous");
-        let d = self.data.n_features();
         for (batch, &lr) in batches.iter().zip(lrs) {
-            kernels::grad_partials(x, y, d, &self.order, *batch, &self.params, &mut self.grad);
+            kernels::grad_partials(
+                self.model,
+                x,
+                y,
+                &self.order,
+                *batch,
+                &self.weights,
+                &mut self.grad,
+            );
             let inv_batch = 1.0 / batch.rows as f64;
             kernels::update(
                 &self.grad,
                 inv_batch,
                 lr,
                 &self.rule,
-                &mut self.params,
+                &mut self.weights,
                 &mut self.velocity,
             );
         }
         Ok(())
     }
 
-    fn log_point(&mut self) -> Result<(Vec<f64>, f64)> {
-        let d = self.data.n_features();
-        let loss = kernels::data_loss(self.data, &self.params[..d], self.params[d]);
-        Ok((self.params.clone(), loss))
+    fn log_point(&mut self) -> Result<LogPoint> {
+        Ok(LogPoint {
+            train: kernels::data_loss(self.model, self.data, &self.weights),
+            validation: self
+                .validation
+                .map(|v| kernels::data_loss(self.model, v, &self.weights)),
+            weights: self.weights.clone(),
+        })
     }
 }
 
@@ -96,12 +113,18 @@ impl Solver for CpuSolver {
         )
     }
 
-    fn fit_raw(&mut self, data: &Dataset, cfg: &FitConfig) -> Result<FitResult> {
+    fn fit_raw(
+        &mut self,
+        data: &Dataset,
+        validation: Option<&Dataset>,
+        cfg: &FitConfig,
+    ) -> Result<FitResult> {
         let setup = Instant::now();
-        let mut engine = CpuEngine::new(data, cfg);
+        let mut engine = CpuEngine::new(data, validation, cfg);
         drive(
             &mut engine,
             data,
+            validation,
             cfg,
             self.device(),
             setup.elapsed().as_secs_f64(),

@@ -3,15 +3,20 @@
 
 mod csv_reader;
 pub mod generate;
+pub mod labels;
+mod libsvm;
 mod npy;
+pub mod split;
 pub mod standardize;
 
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
 use std::path::Path;
 
-pub use csv_reader::{format_csv, read_csv};
-pub use npy::{default_target_path, read_npy_pair, write_npy_pair};
+pub use csv_reader::{csv_headers, format_csv, read_csv, read_csv_with, CsvTarget};
+pub use labels::Label;
+pub use libsvm::read_libsvm;
+pub use npy::{default_target_path, read_npy_pair, read_npy_x, write_npy_pair};
 pub use standardize::Standardizer;
 
 #[derive(Clone, Debug)]
@@ -23,6 +28,56 @@ pub struct Dataset {
     pub target_name: String,
     /// Where the data came from (a path or "built-in ..."), for messages and the model JSON.
     pub source: String,
+    /// For classifiers: the original labels, sorted; y holds indices into this list.
+    pub classes: Option<Vec<Label>>,
+    /// The target column as text, kept by the CSV reader for classifiers until labels::encode.
+    pub target_text: Option<Vec<String>>,
+    /// The line of the input file each row came from (text formats), for error messages.
+    pub row_lines: Option<Vec<u64>>,
+}
+
+/// The file formats the readers understand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Npy,
+    Libsvm,
+}
+
+impl Format {
+    /// From the extension: .csv, .npy, .libsvm / .svm / .svmlight.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Ok(Format::Csv),
+            Some("npy") => Ok(Format::Npy),
+            Some("libsvm" | "svm" | "svmlight") => Ok(Format::Libsvm),
+            _ => Err(Error::Format {
+                path: path.into(),
+                message:
+                    "unknown file type: expected .csv, .npy or .libsvm/.svm (or pass --format)"
+                        .into(),
+            }),
+        }
+    }
+}
+
+/// How to read a data file: format (None: from the extension), target, and the classifier's needs.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions<'a> {
+    pub format: Option<Format>,
+    /// Target column of a CSV file (default: the last).
+    pub target: Option<&'a str>,
+    /// y of an .npy X (default: `<stem>.target.npy`).
+    pub target_file: Option<&'a Path>,
+    /// Keep the CSV target column as text (class labels may be words).
+    pub text_target: bool,
+    /// Width of LIBSVM data (default: the largest index).
+    pub features: Option<usize>,
 }
 
 /// Opens an input file for reading: a directory or an empty file is an error naming the path.
@@ -101,26 +156,84 @@ impl Dataset {
             feature_names,
             target_name: "y".into(),
             source: source.into(),
+            classes: None,
+            target_text: None,
+            row_lines: None,
         })
     }
 
-    /// Reads `.csv` (header row; target column `target`, default the last) or `.npy`
-    /// (X in `path`, y in `target_file`, default `<stem>.target.npy`).
-    pub fn load(path: &Path, target: Option<&str>, target_file: Option<&Path>) -> Result<Self> {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-        {
-            Some(ext) if ext == "npy" => {
+    /// K for a classifier (1 for regression data).
+    pub fn n_classes(&self) -> usize {
+        self.classes.as_ref().map_or(1, Vec::len)
+    }
+
+    /// "line 17" when the row's line is known, else "row 15" (counted from 0).
+    pub fn locate(&self, row: usize) -> String {
+        match self.row_lines.as_ref().and_then(|l| l.get(row)) {
+            Some(line) => format!("line {line}"),
+            None => format!("row {row}"),
+        }
+    }
+
+    /// The rows `rows` of this dataset (same names and classes), for validation splits.
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            x: self
+                .x
+                .select(ndarray::Axis(0), rows)
+                .as_standard_layout()
+                .into_owned(),
+            y: self.y.select(ndarray::Axis(0), rows),
+            feature_names: self.feature_names.clone(),
+            target_name: self.target_name.clone(),
+            source: self.source.clone(),
+            classes: self.classes.clone(),
+            target_text: self
+                .target_text
+                .as_ref()
+                .map(|t| rows.iter().map(|&r| t[r].clone()).collect()),
+            row_lines: self
+                .row_lines
+                .as_ref()
+                .map(|l| rows.iter().map(|&r| l[r]).collect()),
+        }
+    }
+
+    /// A validation set must have the training data's width and classes.
+    pub fn check_compatible(&self, other: &Dataset) -> Result<()> {
+        if other.n_features() != self.n_features() {
+            return Err(Error::Format {
+                path: other.source.clone().into(),
+                message: format!(
+                    "has {} features but the training data has {}",
+                    other.n_features(),
+                    self.n_features()
+                ),
+            });
+        }
+        if other.classes != self.classes {
+            return Err(Error::Format {
+                path: other.source.clone().into(),
+                message: "its class labels were not encoded with the training classes".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `.csv` (header row; target column `target`, default the last), `.npy` (X in `path`,
+    /// y in `target_file`, default `<stem>.target.npy`) or LIBSVM text (`label idx:value ...`).
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Self> {
+        let format = match options.format {
+            Some(f) => f,
+            None => Format::from_path(path)?,
+        };
+        match format {
+            Format::Npy => {
                 let default_y = default_target_path(path);
-                read_npy_pair(path, target_file.unwrap_or(&default_y))
+                read_npy_pair(path, options.target_file.unwrap_or(&default_y))
             }
-            Some(ext) if ext == "csv" => read_csv(path, target),
-            _ => Err(Error::Format {
-                path: path.into(),
-                message: "unknown file type: expected .csv or .npy".into(),
-            }),
+            Format::Csv => read_csv(path, options.target, options.text_target),
+            Format::Libsvm => read_libsvm(path, options.features),
         }
     }
 }

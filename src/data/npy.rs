@@ -51,6 +51,13 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     Dataset::new(x, y, &x_path.display().to_string())
 }
 
+/// X alone (data to predict on); y is all zeros.
+pub fn read_npy_x(x_path: &Path) -> Result<Dataset> {
+    let x: Array2<f32> = read_array::<Ix2>(x_path)?;
+    let y = Array1::zeros(x.nrows());
+    Dataset::new(x, y, &x_path.display().to_string())
+}
+
 /// Serializes X and y to .npy bytes (X f32 2-D, y f32 1-D).
 pub fn write_npy_pair(x: &Array2<f32>, y: &Array1<f32>) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut xb = Vec::new();

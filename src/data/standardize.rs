@@ -2,6 +2,7 @@
 //! and the coefficients are mapped back to the original scale afterwards.
 
 use super::Dataset;
+use crate::weights::Weights;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardizer {
@@ -42,16 +43,9 @@ impl Standardizer {
                 }
             })
             .collect();
-        for mut row in data.x.rows_mut() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = if std[j] == 0.0 {
-                    0.0
-                } else {
-                    ((*v as f64 - mean[j]) / std[j]) as f32
-                };
-            }
-        }
-        Standardizer { mean, std }
+        let standardizer = Standardizer { mean, std };
+        standardizer.transform(data);
+        standardizer
     }
 
     /// Names of constant columns, for the warning.
@@ -64,21 +58,37 @@ impl Standardizer {
             .collect()
     }
 
-    /// Maps (coef, intercept) fitted on standardized X back to the original scale.
-    pub fn unscale(&self, coef: &[f64], intercept: f64) -> (Vec<f64>, f64) {
-        let mut b = intercept;
-        let w: Vec<f64> = coef
-            .iter()
-            .zip(self.mean.iter().zip(&self.std))
-            .map(|(w, (m, s))| {
-                if *s == 0.0 {
+    /// Applies this scaling (learned on the training rows) to another dataset, e.g. validation.
+    pub fn transform(&self, data: &mut Dataset) {
+        for mut row in data.x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if self.std[j] == 0.0 {
                     0.0
                 } else {
-                    b -= w * m / s;
-                    w / s
+                    ((*v as f64 - self.mean[j]) / self.std[j]) as f32
+                };
+            }
+        }
+    }
+
+    /// Maps weights fitted on standardized X back to the original scale, output by output:
+    /// w ← w/s, b ← b − Σ w·m/s.
+    pub fn unscale(&self, fitted: &Weights) -> Weights {
+        let mut out = fitted.clone();
+        let d = fitted.features;
+        for k in 0..fitted.outputs {
+            let row = &mut out.values[k * (d + 1)..(k + 1) * (d + 1)];
+            let mut b = row[d];
+            for ((w, m), s) in row[..d].iter_mut().zip(&self.mean).zip(&self.std) {
+                if *s == 0.0 {
+                    *w = 0.0;
+                } else {
+                    b -= *w * m / s;
+                    *w /= s;
                 }
-            })
-            .collect();
-        (w, b)
+            }
+            row[d] = b;
+        }
+        out
     }
 }

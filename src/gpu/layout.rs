@@ -14,6 +14,25 @@ pub const MAX_TILE_ROWS: u32 = 256;
 /// Most workgroups in one grad_partials or data_loss dispatch; each writes one row of partials.
 pub const MAX_PARTIAL_WORKGROUPS: u32 = 1024;
 
+/// Most floats of per-workgroup gradient partials (32 MiB): wide softmax models use fewer
+/// workgroups rather than a huge scratch buffer.
+pub const MAX_SCRATCH_FLOATS: usize = 8 << 20;
+/// Most classes of a softmax model on the GPU: one row's K logits must fit the tile's residuals.
+pub const MAX_CLASSES: usize = MAX_TILE_ROWS as usize;
+
+pub const MODEL_LINEAR: u32 = 0;
+pub const MODEL_LOGISTIC: u32 = 1;
+pub const MODEL_SOFTMAX: u32 = 2;
+
+/// The `model` field of [`FitParams`].
+pub fn model_code(model: crate::config::Model) -> u32 {
+    match model {
+        crate::config::Model::Linear => MODEL_LINEAR,
+        crate::config::Model::Logistic => MODEL_LOGISTIC,
+        crate::config::Model::Softmax => MODEL_SOFTMAX,
+    }
+}
+
 pub const FLAG_INTERCEPT: u32 = 1;
 pub const FLAG_PROX: u32 = 2;
 pub const FLAG_MOMENTUM: u32 = 4;
@@ -26,7 +45,10 @@ pub fn wgsl_constants() -> String {
          const MAX_TILE_ROWS: u32 = {MAX_TILE_ROWS}u;\n\
          const FLAG_INTERCEPT: u32 = {FLAG_INTERCEPT}u;\n\
          const FLAG_PROX: u32 = {FLAG_PROX}u;\n\
-         const FLAG_MOMENTUM: u32 = {FLAG_MOMENTUM}u;\n"
+         const FLAG_MOMENTUM: u32 = {FLAG_MOMENTUM}u;\n\
+         const MODEL_LINEAR: u32 = {MODEL_LINEAR}u;\n\
+         const MODEL_LOGISTIC: u32 = {MODEL_LOGISTIC}u;\n\
+         const MODEL_SOFTMAX: u32 = {MODEL_SOFTMAX}u;\n"
     )
 }
 
@@ -41,7 +63,7 @@ pub struct FitParams {
     pub tile_rows: u32,
     pub flags: u32,
     pub loss_workgroups: u32,
-    pub _pad0: u32,
+    pub model: u32,
     pub l1: f32,
     pub l2: f32,
     pub bias_l1: f32,
@@ -86,9 +108,12 @@ pub fn tile_rows(d: usize, k: usize) -> u32 {
     by_tile.min(by_resid).clamp(1, MAX_TILE_ROWS as usize) as u32
 }
 
-/// Workgroups of one grad_partials dispatch for a batch of `rows` rows.
-pub fn grad_workgroups(rows: usize, tile_rows: u32) -> u32 {
-    (rows.div_ceil(tile_rows as usize) as u32).clamp(1, MAX_PARTIAL_WORKGROUPS)
+/// Workgroups of one grad_partials dispatch for a batch of `rows` rows and `width` = K·(d + 1)
+/// weights: one per tile, at most MAX_PARTIAL_WORKGROUPS, and few enough that the partials fit
+/// MAX_SCRATCH_FLOATS (the kernel grid-strides over the remaining tiles).
+pub fn grad_workgroups(rows: usize, tile_rows: u32, width: usize) -> u32 {
+    let by_scratch = (MAX_SCRATCH_FLOATS / width.max(1)).max(1) as u32;
+    (rows.div_ceil(tile_rows as usize) as u32).clamp(1, MAX_PARTIAL_WORKGROUPS.min(by_scratch))
 }
 
 /// Workgroups of the data_loss dispatch over `n_rows` rows.

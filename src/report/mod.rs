@@ -1,10 +1,12 @@
 //! Outputs: the model JSON, the history CSV, the run summary and the compare report. Every file is
 //! written to a temporary file in the same folder and renamed, so a reader never sees half of one.
 
-use crate::config::FitConfig;
+use crate::config::{FitConfig, Model};
+use crate::data::Label;
 use crate::error::{Error, Result};
 use crate::fit::{Fitted, HistoryRow};
-use crate::objective::Objective;
+use crate::objective::{Metrics, Objective};
+use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -22,14 +24,49 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The model file written by `fit --out`.
+/// The `format` field of every model file gpu-regfit writes.
+pub const MODEL_FORMAT: &str = "gpu-regfit model";
+
+/// Coefficients as scikit-learn's coef_: d numbers (linear, logistic) or K rows of d (softmax).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CoefJson {
+    Vector(Vec<f64>),
+    Matrix(Vec<Vec<f64>>),
+}
+
+/// One intercept, or K for softmax.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InterceptJson {
+    Scalar(f64),
+    Vector(Vec<f64>),
+}
+
+/// Loss and accuracy of the returned weights, on the training rows and the validation set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetrics {
+    pub train: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validation: Option<Metrics>,
+}
+
+/// The model file written by `fit --out`, read back by `predict`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelJson {
-    pub model: String,
-    pub coef: Vec<f64>,
-    pub intercept: f64,
+    /// Always [`MODEL_FORMAT`] (absent in files from version 0.1, which were linear).
+    #[serde(default)]
+    pub format: Option<String>,
+    pub model: Model,
+    /// The original class labels; class k is row k of coef (softmax) or label 1 of logistic.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub classes: Option<Vec<Label>>,
+    pub coef: CoefJson,
+    pub intercept: InterceptJson,
     pub nnz: usize,
     pub objective: Objective,
+    #[serde(default)]
+    pub metrics: ModelMetrics,
     pub feature_names: Vec<String>,
     pub target_name: String,
     pub config: RunConfig,
@@ -38,6 +75,12 @@ pub struct ModelJson {
     pub steps_run: usize,
     pub seconds: f64,
     pub stopped_early: bool,
+    /// "tol" or "early stopping" when the fit stopped before its epochs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stop_reason: Option<String>,
+    /// With early stopping: the epoch whose weights were kept.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub best_epoch: Option<usize>,
 }
 
 /// Every setting a run used: the fit configuration plus where the data came from.
@@ -48,17 +91,48 @@ pub struct RunConfig {
     pub data: String,
     pub rows: usize,
     pub features: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validation_rows: Option<usize>,
+}
+
+/// The JSON shape of weights: softmax as K rows, the other models as one vector and one number.
+pub fn weights_json(model: Model, w: &Weights) -> (CoefJson, InterceptJson) {
+    if model == Model::Softmax {
+        (
+            CoefJson::Matrix((0..w.outputs).map(|k| w.coef(k).to_vec()).collect()),
+            InterceptJson::Vector(w.intercepts()),
+        )
+    } else {
+        (
+            CoefJson::Vector(w.coef(0).to_vec()),
+            InterceptJson::Scalar(w.intercept(0)),
+        )
+    }
 }
 
 impl ModelJson {
-    pub fn new(fitted: &Fitted, cfg: &FitConfig, data: &crate::data::Dataset) -> Self {
+    pub fn new(
+        fitted: &Fitted,
+        cfg: &FitConfig,
+        data: &crate::data::Dataset,
+        validation: Option<&crate::data::Dataset>,
+    ) -> Self {
         let r = &fitted.result;
+        let (coef, intercept) = weights_json(cfg.model, &fitted.weights);
         ModelJson {
-            model: "linear".into(),
-            coef: fitted.coef.clone(),
-            intercept: fitted.intercept,
-            nnz: fitted.coef.iter().filter(|w| **w != 0.0).count(),
+            format: Some(MODEL_FORMAT.into()),
+            model: cfg.model,
+            classes: data.classes.clone(),
+            coef,
+            intercept,
+            nnz: fitted.weights.nnz(),
             objective: r.objective,
+            metrics: ModelMetrics {
+                train: r.train,
+                validation: r.validation,
+            },
             feature_names: data.feature_names.clone(),
             target_name: data.target_name.clone(),
             config: RunConfig {
@@ -66,17 +140,22 @@ impl ModelJson {
                 data: data.source.clone(),
                 rows: data.n_rows(),
                 features: data.n_features(),
+                validation: validation.map(|v| v.source.clone()),
+                validation_rows: validation.map(|v| v.n_rows()),
             },
             device: r.device.clone(),
             epochs_run: r.epochs_run,
             steps_run: r.steps_run,
             seconds: r.seconds,
-            stopped_early: r.stopped_early,
+            stopped_early: r.stopped_early.is_some(),
+            stop_reason: r.stopped_early.clone(),
+            best_epoch: r.best_epoch,
         }
     }
 }
 
-/// History as CSV: epoch, step, data_loss, reg_loss, loss, lr, seconds.
+/// History as CSV: epoch, step, data_loss, reg_loss, loss, train_accuracy, val_loss,
+/// val_accuracy, lr, seconds (the accuracy and validation cells are empty when not measured).
 pub fn history_csv(history: &[HistoryRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for row in history {
@@ -94,10 +173,13 @@ pub fn history_csv(history: &[HistoryRow]) -> Result<Vec<u8>> {
 /// The summary `fit` prints (and `fit --json` prints as JSON).
 #[derive(Clone, Debug, Serialize)]
 pub struct FitSummary {
+    pub model: String,
     pub device: String,
     pub data: String,
     pub rows: usize,
     pub features: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
     pub epochs: usize,
     pub steps: usize,
     pub seconds: f64,
@@ -105,17 +187,38 @@ pub struct FitSummary {
     pub data_loss: f64,
     pub reg_loss: f64,
     pub loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_rows: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
     pub nnz: usize,
+    /// Coefficients in all (d, or K·d for softmax).
+    pub coefficients: usize,
     pub stopped_early: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
 }
 
 impl FitSummary {
     pub fn new(model: &ModelJson) -> Self {
+        let classes = model.classes.as_ref().map(Vec::len);
+        let outputs = match &model.coef {
+            CoefJson::Matrix(rows) => rows.len(),
+            CoefJson::Vector(_) => 1,
+        };
         FitSummary {
+            model: model.model.name().into(),
             device: model.device.clone(),
             data: model.config.data.clone(),
             rows: model.config.rows,
             features: model.config.features,
+            classes,
             epochs: model.epochs_run,
             steps: model.steps_run,
             seconds: model.seconds,
@@ -123,18 +226,29 @@ impl FitSummary {
             data_loss: model.objective.data_loss,
             reg_loss: model.objective.reg_loss,
             loss: model.objective.total,
+            train_accuracy: model.metrics.train.accuracy,
+            validation_rows: model.config.validation_rows,
+            val_loss: model.metrics.validation.map(|v| v.loss),
+            val_accuracy: model.metrics.validation.and_then(|v| v.accuracy),
             nnz: model.nnz,
+            coefficients: outputs * model.config.features,
             stopped_early: model.stopped_early,
+            stop_reason: model.stop_reason.clone(),
+            best_epoch: model.best_epoch,
         }
     }
 
     pub fn text(&self) -> String {
-        format!(
-            "device:  {}\n\
+        let mut s = format!(
+            "model:   {}{}\n\
+             device:  {}\n\
              data:    {} ({} rows × {} features)\n\
              epochs:  {} ({} steps) in {:.3} s ({:.4} s/epoch){}\n\
-             loss:    data {:.6e}  reg {:.6e}  total {:.6e}\n\
-             nnz:     {} of {}",
+             loss:    data {:.6e}  reg {:.6e}  total {:.6e}",
+            self.model,
+            self.classes
+                .map(|k| format!(" ({k} classes)"))
+                .unwrap_or_default(),
             self.device,
             self.data,
             self.rows,
@@ -143,23 +257,34 @@ impl FitSummary {
             self.steps,
             self.seconds,
             self.seconds_per_epoch,
-            if self.stopped_early {
-                ", stopped early (tol)"
-            } else {
-                ""
+            match (&self.stop_reason, self.best_epoch) {
+                (Some(r), Some(b)) =>
+                    format!(", stopped early ({r}); kept the weights of epoch {b}"),
+                (Some(r), None) => format!(", stopped early ({r})"),
+                _ => String::new(),
             },
             self.data_loss,
             self.reg_loss,
             self.loss,
-            self.nnz,
-            self.features
-        )
+        );
+        if let Some(a) = self.train_accuracy {
+            s.push_str(&format!("\ntrain:   accuracy {:.4}", a));
+        }
+        if let (Some(rows), Some(loss)) = (self.validation_rows, self.val_loss) {
+            s.push_str(&format!("\nvalid:   {rows} rows, loss {loss:.6e}"));
+            if let Some(a) = self.val_accuracy {
+                s.push_str(&format!(", accuracy {a:.4}"));
+            }
+        }
+        s.push_str(&format!("\nnnz:     {} of {}", self.nnz, self.coefficients));
+        s
     }
 }
 
 /// `compare --json`: the GPU solver, the CPU reference and the exact optimum under one config.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CompareReport {
+    pub model: String,
     pub gpu_device: String,
     pub cpu_device: String,
     pub exact_method: String,
@@ -181,14 +306,22 @@ pub struct CompareReport {
     pub objective_gap: f64,
     /// (J_cpu − J_exact) / |J_exact|.
     pub cpu_objective_gap: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gpu_train_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cpu_train_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gpu_val_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cpu_val_accuracy: Option<f64>,
 }
 
 impl CompareReport {
     pub fn table(&self) -> String {
         let mut s = String::new();
         s.push_str(&format!(
-            "gpu:   {}\ncpu:   {}\nexact: {}\n\n",
-            self.gpu_device, self.cpu_device, self.exact_method
+            "model: {}\ngpu:   {}\ncpu:   {}\nexact: {}\n\n",
+            self.model, self.gpu_device, self.cpu_device, self.exact_method
         ));
         s.push_str(&format!(
             "{:<8} {:>12} {:>14} {:>16} {:>14}\n",
@@ -230,6 +363,16 @@ impl CompareReport {
             "objective gap (gpu-exact): {:.3e} relative",
             self.objective_gap
         ));
+        if let (Some(g), Some(c)) = (self.gpu_train_accuracy, self.cpu_train_accuracy) {
+            s.push_str(&format!(
+                "\ntrain accuracy:            gpu {g:.4}, cpu {c:.4}"
+            ));
+        }
+        if let (Some(g), Some(c)) = (self.gpu_val_accuracy, self.cpu_val_accuracy) {
+            s.push_str(&format!(
+                "\nvalidation accuracy:       gpu {g:.4}, cpu {c:.4}"
+            ));
+        }
         s
     }
 }

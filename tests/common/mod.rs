@@ -70,3 +70,81 @@ pub fn standardized(mut data: Dataset) -> Dataset {
     gpu_regfit::data::Standardizer::fit_transform(&mut data);
     data
 }
+
+/// A generated classification problem (class indices 0..classes in y, labels 0..classes).
+pub fn classification(
+    rows: usize,
+    features: usize,
+    informative: usize,
+    classes: usize,
+    seed: u64,
+) -> Dataset {
+    generate::classification(&generate::ClassificationSpec {
+        rows,
+        features,
+        informative,
+        classes,
+        separation: 1.0,
+        seed,
+    })
+    .expect("valid spec")
+    .0
+}
+
+/// A small problem for `model`: regression data, or 2 / 3 classes.
+pub fn problem_for(
+    model: gpu_regfit::config::Model,
+    rows: usize,
+    features: usize,
+    seed: u64,
+) -> Dataset {
+    use gpu_regfit::config::Model;
+    match model {
+        Model::Linear => linear(rows, features, features.min(5), 0.5, seed),
+        Model::Logistic => classification(rows, features, features.min(4), 2, seed),
+        Model::Softmax => classification(rows, features, features.min(4), 3, seed),
+    }
+}
+
+/// The real binary, for CLI tests.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gpu-regfit"))
+}
+
+/// Runs the binary and echoes the command, status and output (shown when a test fails).
+pub fn run(args: &[&str]) -> std::process::Output {
+    let out = bin().args(args).output().expect("the binary runs");
+    eprintln!(
+        "$ gpu-regfit {}\n--- status {:?}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// stderr without the harmless lines lavapipe prints.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `--device gpu`, or `--device cpu` when GPU tests are skipped on purpose.
+pub fn gpu_args() -> Vec<&'static str> {
+    if gpu().is_some() {
+        vec!["--device", "gpu"]
+    } else {
+        vec!["--device", "cpu"]
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}

@@ -225,15 +225,9 @@ pub struct Fitted {
     pub standardizer: Option<Standardizer>,
 }
 
-/// Validates `cfg`, standardizes when asked (the scaling is learned on the training rows and
-/// applied to the validation set), fits with `solver` and maps the answer back to the original
-/// scale. The objective reported is that of the problem solved.
-pub fn fit(
-    solver: &mut dyn Solver,
-    data: &Dataset,
-    validation: Option<&Dataset>,
-    cfg: &FitConfig,
-) -> Result<Fitted> {
+/// Validates `cfg` against the data, and the validation set against both (early stopping needs
+/// one; it must have the training data's width and classes).
+pub fn check_inputs(data: &Dataset, validation: Option<&Dataset>, cfg: &FitConfig) -> Result<()> {
     cfg.validate(data.n_rows())?;
     if cfg.early_stopping && validation.is_none() {
         return Err(Error::invalid(
@@ -245,6 +239,19 @@ pub fn fit(
     if let Some(v) = validation {
         data.check_compatible(v)?;
     }
+    Ok(())
+}
+
+/// Validates `cfg`, standardizes when asked (the scaling is learned on the training rows and
+/// applied to the validation set), fits with `solver` and maps the answer back to the original
+/// scale. The objective reported is that of the problem solved.
+pub fn fit(
+    solver: &mut dyn Solver,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: &FitConfig,
+) -> Result<Fitted> {
+    check_inputs(data, validation, cfg)?;
     if cfg.standardize {
         let mut scaled = data.clone();
         let standardizer = Standardizer::fit_transform(&mut scaled);

@@ -551,15 +551,7 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     }
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
-    cfg.validate(data.n_rows())?;
-    if cfg.early_stopping && validation.is_none() {
-        return Err(Error::invalid(
-            "early-stopping",
-            "on",
-            "needs a validation set: --validation FILE or --validation-fraction F",
-        )
-        .into());
-    }
+    fit::check_inputs(&data, validation.as_ref(), &cfg)?;
     let mut gpu = GpuSolver::new(cmd.adapter.as_deref())?;
     let mut cpu = CpuSolver::new();
     // Standardize once; both solvers and the exact solver see the same problem, and the report

@@ -95,6 +95,28 @@ pub fn residuals(model: Model, z: &mut [f64], t: f32) {
     }
 }
 
+/// Class probabilities from the logits of one row: [1 − σ(z), σ(z)] for logistic, softmax(z) with
+/// max-subtraction for softmax (`out` has one entry per class).
+pub fn probabilities(model: Model, z: &[f64], out: &mut [f64]) {
+    match model {
+        Model::Linear => {}
+        Model::Logistic => {
+            let p = sigmoid(z[0]);
+            out[0] = 1.0 - p;
+            out[1] = p;
+        }
+        Model::Softmax => {
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut s = 0.0;
+            for (o, v) in out.iter_mut().zip(z) {
+                *o = (v - m).exp();
+                s += *o;
+            }
+            out.iter_mut().for_each(|o| *o /= s);
+        }
+    }
+}
+
 /// The predicted class of a row (0 or 1 for logistic; the first largest logit for softmax).
 pub fn predicted_class(model: Model, z: &[f64]) -> usize {
     match model {

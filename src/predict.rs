@@ -188,26 +188,15 @@ impl Predictor {
         for (i, row) in data.x.rows().into_iter().enumerate() {
             let row = row.as_slice().expect("standard layout");
             self.weights.logits_into(row, &mut z);
-            match self.model {
-                Model::Linear => values.push(z[0]),
-                Model::Logistic => {
-                    let p = objective::sigmoid(z[0]);
-                    if let Some(pr) = proba.as_mut() {
-                        pr[[i, 0]] = 1.0 - p;
-                        pr[[i, 1]] = p;
-                    }
-                    values.push(objective::predicted_class(self.model, &z) as f64);
-                }
-                Model::Softmax => {
-                    values.push(objective::predicted_class(self.model, &z) as f64);
-                    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
-                    if let Some(pr) = proba.as_mut() {
-                        for (c, v) in z.iter().enumerate() {
-                            pr[[i, c]] = (v - m).exp() / s;
-                        }
-                    }
-                }
+            if !self.model.is_classifier() {
+                values.push(z[0]);
+                continue;
+            }
+            values.push(objective::predicted_class(self.model, &z) as f64);
+            if let Some(pr) = proba.as_mut() {
+                let mut out = pr.row_mut(i);
+                let out = out.as_slice_mut().expect("standard layout");
+                objective::probabilities(self.model, &z, out);
             }
         }
         Predictions { values, proba }
@@ -258,6 +247,5 @@ fn preview(names: &[String]) -> String {
 }
 
 fn preview_str(names: &[&str]) -> String {
-    let more = if names.len() > 5 { ", ..." } else { "" };
-    format!("{}{more}", names[..names.len().min(5)].join(", "))
+    crate::data::labels::preview(names.iter(), 5)
 }

@@ -30,10 +30,15 @@ impl fmt::Display for Label {
 /// Default of `--max-classes`.
 pub const DEFAULT_MAX_CLASSES: usize = 1000;
 
-fn list(labels: &[Label]) -> String {
-    let shown: Vec<String> = labels.iter().take(6).map(|l| format!("`{l}`")).collect();
-    let more = if labels.len() > 6 { ", ..." } else { "" };
+/// The first `max` items joined by ", ", then ", ..." when there are more (for error lines).
+pub fn preview<T: fmt::Display>(items: impl ExactSizeIterator<Item = T>, max: usize) -> String {
+    let more = if items.len() > max { ", ..." } else { "" };
+    let shown: Vec<String> = items.take(max).map(|t| t.to_string()).collect();
     format!("{}{more}", shown.join(", "))
+}
+
+fn list(labels: &[Label]) -> String {
+    preview(labels.iter().map(|l| format!("`{l}`")), 6)
 }
 
 /// The labels of every row, before encoding.

@@ -45,8 +45,9 @@ fn time_engine(
     engine: &mut dyn Engine,
     plan: &BatchPlan,
 ) {
-    engine.set_order(&plan.epoch_order(0)).expect("order");
-    let batches: Vec<Batch> = plan.batches().collect();
+    let epoch = plan.epoch(0);
+    engine.set_epoch(&epoch).expect("order");
+    let batches: Vec<Batch> = epoch.batches;
     let lrs = vec![plan.lr; batches.len()];
     c.bench_function(BenchmarkId::new(format!("{name}_step"), id), |b| {
         b.iter(|| {
@@ -90,7 +91,10 @@ fn bench(c: &mut Criterion) {
             let cpu = fit(&mut CpuSolver::new(), &data, None, &cfg).expect("cpu fit");
             let worst = g.weights.max_abs_diff(&cpu.weights);
             assert!(worst < 1e-3, "GPU and CPU disagree by {worst} at {id}");
-            let mut engine = GpuEngine::new(ctx, &data, None, &cfg).expect("gpu engine");
+            let residency = GpuSolver::with_context(ctx.clone())
+                .residency(&data, &cfg)
+                .expect("residency");
+            let mut engine = GpuEngine::new(ctx, &data, None, &cfg, residency).expect("gpu engine");
             time_engine(&mut group, "gpu", &id, &mut engine, &plan);
         }
         let mut engine = CpuEngine::new(&data, None, &cfg);

@@ -26,21 +26,22 @@ struct FitParams {
 }
 
 struct StepParams {
-    batch_start: u32,  // offset of the batch in this epoch's row order
-    batch_rows: u32,
-    num_partials: u32, // workgroups of this step's grad_partials dispatch
+    batch_start: u32,    // offset of this dispatch's rows in the shard's row order
+    batch_rows: u32,     // rows of the batch in this shard
+    num_partials: u32,   // workgroups of this gradient dispatch
+    partial_base: u32,   // its first row of partial sums in scratch
+    total_partials: u32, // rows of partial sums of the whole step (read by update)
+    lr: f32,             // lr_t of this step
+    inv_batch: f32,      // 1 / rows of the whole batch
     _pad0: u32,
-    lr: f32,           // lr_t of this step
-    inv_batch: f32,    // 1 / batch_rows
-    _pad1: f32,
-    _pad2: f32,
 }
 
 @group(0) @binding(0) var<uniform> fit: FitParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
+// One shard of the data (rows that fit one binding); indices below are local to the shard.
 @group(0) @binding(2) var<storage, read> x: array<f32>;        // n_rows × d, row-major
 @group(0) @binding(3) var<storage, read> y: array<f32>;        // n_rows
-@group(0) @binding(4) var<storage, read> order: array<u32>;    // this epoch's row order
+@group(0) @binding(4) var<storage, read> order: array<u32>;    // this epoch's rows of the shard, batch by batch
 @group(0) @binding(5) var<storage, read_write> weights: array<f32>;   // K × stride
 @group(0) @binding(6) var<storage, read_write> velocity: array<f32>;  // 2 × K × stride: momentum, then the low parts of the weights (update.wgsl)
 @group(0) @binding(7) var<storage, read_write> scratch: array<f32>;   // per-workgroup partial sums

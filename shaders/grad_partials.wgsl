@@ -1,4 +1,4 @@
-// The fused gradient kernel: each workgroup takes tiles of the minibatch, loads each selected row
+// The fused gradient kernel for wide problems: each workgroup takes tiles of the minibatch, loads each selected row
 // of X once into workgroup memory (coalesced), computes the rows' K logits and residuals from the
 // tile, and accumulates r_ik * [x_i, 1] into its own row of `scratch`. No float atomics, XᵀX never
 // formed. CPU twin: src/cpu/kernels.rs::grad_partials (objective::residuals).
@@ -17,7 +17,7 @@ fn grad_partials(
     let k_out = fit.n_outputs;
     let stride = fit.stride;
     let width = k_out * stride;
-    let out_base = group * width;
+    let out_base = (step.partial_base + group) * width;
 
     for (var k = lid; k < width; k += WORKGROUP_SIZE) {
         scratch[out_base + k] = 0.0;

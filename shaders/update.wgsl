@@ -28,7 +28,7 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 
     var g = 0.0;
-    for (var p = 0u; p < step.num_partials; p++) {
+    for (var p = 0u; p < step.total_partials; p++) {
         g += scratch[p * width + k];
     }
     g *= step.inv_batch;

@@ -175,6 +175,11 @@ pub struct FitConfig {
     /// Stop on the validation loss and keep the best weights (needs a validation set).
     #[serde(default)]
     pub early_stopping: bool,
+    /// Draw minibatches within consecutive chunks of this many rows, visited in a seeded order
+    /// (see [`crate::schedule`]). The GPU solver sets it when it streams data larger than its
+    /// memory budget; `None` shuffles all rows together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_rows: Option<usize>,
 }
 
 impl Default for FitConfig {
@@ -196,6 +201,7 @@ impl Default for FitConfig {
             fit_intercept: true,
             standardize: false,
             early_stopping: false,
+            chunk_rows: None,
         }
     }
 }
@@ -242,6 +248,16 @@ impl FitConfig {
                     "batch-size",
                     b,
                     format!("larger than the {n_rows} rows of the data"),
+                ));
+            }
+        }
+        if let Some(c) = self.chunk_rows {
+            let batch = self.batch_size.rows(n_rows);
+            if c == 0 || (c < batch && c < n_rows) {
+                return Err(Error::invalid(
+                    "chunk-rows",
+                    c,
+                    format!("a chunk must hold at least one batch of {batch} rows"),
                 ));
             }
         }

@@ -73,6 +73,8 @@ pub enum Error {
         step: usize,
         value: f64,
     },
+    #[error("out of device memory for the {bytes} bytes of data: {message}; pass --gpu-memory-budget to stream it")]
+    DeviceMemory { bytes: u64, message: String },
     #[error("GPU error: {0}")]
     Gpu(String),
     #[error("exact solver failed: {0}")]
@@ -83,7 +85,10 @@ impl Error {
     /// Exit status for the CLI: 2 for bad input, 4 for device failures, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NoAdapter | Error::AdapterNotFound { .. } | Error::Gpu(_) => 4,
+            Error::NoAdapter
+            | Error::AdapterNotFound { .. }
+            | Error::Gpu(_)
+            | Error::DeviceMemory { .. } => 4,
             Error::Solver(_) => 1,
             Error::Diverged { .. } => 3,
             _ => 2,

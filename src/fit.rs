@@ -6,9 +6,10 @@ use crate::config::FitConfig;
 use crate::data::{Dataset, Standardizer};
 use crate::error::{Error, Result};
 use crate::objective::{self, Metrics, Objective};
-use crate::schedule::{Batch, BatchPlan};
+use crate::schedule::{Batch, BatchPlan, Epoch};
 use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 /// What an engine reports at a log point: the weights and the loss (and accuracy) on the
@@ -21,16 +22,31 @@ pub struct LogPoint {
 }
 
 /// What the driver needs from a device: run steps, and report at log points.
+///
+/// Log points are pipelined: `request_log` queues one (a snapshot of the weights and metrics as of
+/// the steps queued so far) and returns at once; `take_log` returns the oldest one not yet taken,
+/// waiting for it if needed. The driver keeps up to [`LOG_PIPELINE_DEPTH`] in flight, so the
+/// device runs the next steps while the host reads a log point back.
 pub trait Engine {
-    /// Makes `order` the row order for the steps that follow.
-    fn set_order(&mut self, order: &[u32]) -> Result<()>;
+    /// Makes `epoch`'s order and batches the ones the following steps use.
+    fn set_epoch(&mut self, epoch: &Epoch) -> Result<()>;
     /// Queues (GPU) or runs (CPU) these steps; step i uses learning rate `lrs[i]`.
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()>;
-    /// Waits for the queued steps and returns the weights and metrics.
-    fn log_point(&mut self) -> Result<LogPoint>;
+    /// Queues a log point after the steps queued so far.
+    fn request_log(&mut self) -> Result<()>;
+    /// The oldest log point requested and not yet taken.
+    fn take_log(&mut self) -> Result<LogPoint>;
     /// Waits until every queued step has run (benches time steps with this).
     fn finish(&mut self) -> Result<()>;
+    /// A log point now: `request_log` then `take_log`.
+    fn log_point(&mut self) -> Result<LogPoint> {
+        self.request_log()?;
+        self.take_log()
+    }
 }
+
+/// Log points in flight at once in [`drive`].
+pub const LOG_PIPELINE_DEPTH: usize = 2;
 
 /// A solver: the GPU solver and the CPU reference implement this over one config.
 pub trait Solver {
@@ -79,6 +95,8 @@ pub struct FitResult {
     pub stopped_early: Option<String>,
     /// With early stopping: the epoch whose weights were kept.
     pub best_epoch: Option<usize>,
+    /// Rows per chunk when minibatches were drawn within chunks (streaming), else `None`.
+    pub chunk_rows: Option<usize>,
 }
 
 impl FitResult {
@@ -87,6 +105,95 @@ impl FitResult {
     }
     pub fn nnz(&self) -> usize {
         self.weights.nnz()
+    }
+}
+
+/// A log point requested and not yet read back.
+struct PendingLog {
+    epoch: usize,
+    step: usize,
+    lr: f64,
+    epoch_end: bool,
+}
+
+/// What the driver learns from the log points, taken in order.
+struct Progress<'c> {
+    cfg: &'c FitConfig,
+    start: Instant,
+    history: Vec<HistoryRow>,
+    best: f64,
+    best_weights: Option<(Weights, usize)>,
+    no_improvement: usize,
+    stopped_early: Option<String>,
+    epochs_run: usize,
+    steps_run: usize,
+    weights: Weights,
+}
+
+impl Progress<'_> {
+    /// Records one log point; returns true when the fit should stop.
+    fn record(&mut self, point: LogPoint, at: PendingLog) -> Result<bool> {
+        let cfg = self.cfg;
+        let reg_loss = objective::penalty_value(&cfg.penalty, &point.weights);
+        let loss = point.train.loss + reg_loss;
+        if !loss.is_finite() || !point.weights.is_finite() {
+            return Err(Error::Diverged {
+                epoch: at.epoch,
+                step: at.step,
+                value: loss,
+            });
+        }
+        self.history.push(HistoryRow {
+            epoch: at.epoch,
+            step: at.step,
+            data_loss: point.train.loss,
+            reg_loss,
+            loss,
+            train_accuracy: point.train.accuracy,
+            val_loss: point.validation.map(|v| v.loss),
+            val_accuracy: point.validation.and_then(|v| v.accuracy),
+            lr: at.lr,
+            seconds: self.start.elapsed().as_secs_f64(),
+        });
+        self.steps_run = at.step;
+        self.weights = point.weights;
+        if !at.epoch_end {
+            return Ok(false);
+        }
+        self.epochs_run = at.epoch;
+        // sklearn's rule: an epoch counts as an improvement when it beats the best by tol.
+        let tol = cfg.tol.unwrap_or(0.0);
+        let watched = if cfg.early_stopping {
+            point.validation.map(|v| v.loss)
+        } else if cfg.tol.is_some() {
+            Some(loss)
+        } else {
+            None
+        };
+        let Some(value) = watched else {
+            return Ok(false);
+        };
+        if value < self.best - tol {
+            self.no_improvement = 0;
+        } else {
+            self.no_improvement += 1;
+        }
+        if value < self.best {
+            self.best = value;
+            if cfg.early_stopping {
+                self.best_weights = Some((self.weights.clone(), at.epoch));
+            }
+        }
+        if self.no_improvement >= cfg.n_iter_no_change {
+            let why = if cfg.early_stopping {
+                "early stopping"
+            } else {
+                "tol"
+            };
+            self.stopped_early = Some(why.into());
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 
@@ -100,23 +207,29 @@ pub fn drive(
     setup_seconds: f64,
 ) -> Result<FitResult> {
     let plan = BatchPlan::new(cfg, data.n_rows());
-    let batches: Vec<Batch> = plan.batches().collect();
-    let start = Instant::now();
-    let mut history = Vec::new();
+    let mut progress = Progress {
+        cfg,
+        start: Instant::now(),
+        history: Vec::new(),
+        best: f64::INFINITY,
+        best_weights: None,
+        no_improvement: 0,
+        stopped_early: None,
+        epochs_run: 0,
+        steps_run: 0,
+        weights: Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features()),
+    };
+    let mut pending: VecDeque<PendingLog> = VecDeque::new();
     let mut global_step = 0usize;
-    let mut best = f64::INFINITY;
-    let mut best_weights: Option<(Weights, usize)> = None;
-    let mut no_improvement = 0usize;
-    let mut stopped_early = None;
-    let mut epochs_run = 0;
-    let mut weights = Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features());
-    for epoch in 0..cfg.epochs {
+    let mut stop = false;
+    'epochs: for epoch in 0..cfg.epochs {
+        let this_epoch = plan.epoch(epoch);
         // Full batch: the order never changes, so it is uploaded once.
         if epoch == 0 || !plan.full_batch {
-            engine.set_order(&plan.epoch_order(epoch))?;
+            engine.set_epoch(&this_epoch)?;
         }
+        let batches = &this_epoch.batches;
         let mut s = 0;
-        let mut last: Option<LogPoint> = None;
         while s < batches.len() {
             let end = match cfg.log_every {
                 Some(k) => (s + k - (global_step % k)).min(batches.len()),
@@ -128,71 +241,29 @@ pub fn drive(
             engine.run_steps(&batches[s..end], &lrs)?;
             global_step += end - s;
             s = end;
-            let point = engine.log_point()?;
-            let reg_loss = objective::penalty_value(&cfg.penalty, &point.weights);
-            let loss = point.train.loss + reg_loss;
-            let val_loss = point.validation.map(|v| v.loss);
-            if !loss.is_finite() || !point.weights.is_finite() {
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    step: global_step,
-                    value: loss,
-                });
-            }
-            history.push(HistoryRow {
+            engine.request_log()?;
+            pending.push_back(PendingLog {
                 epoch: epoch + 1,
                 step: global_step,
-                data_loss: point.train.loss,
-                reg_loss,
-                loss,
-                train_accuracy: point.train.accuracy,
-                val_loss,
-                val_accuracy: point.validation.and_then(|v| v.accuracy),
                 lr: lrs.last().copied().unwrap_or(plan.lr),
-                seconds: start.elapsed().as_secs_f64(),
+                epoch_end: s == batches.len(),
             });
-            last = Some(point);
-        }
-        epochs_run = epoch + 1;
-        let Some(point) = last else { break };
-        // sklearn's rule: an epoch counts as an improvement when it beats the best by tol.
-        let tol = cfg.tol.unwrap_or(0.0);
-        let watched = if cfg.early_stopping {
-            point.validation.map(|v| v.loss)
-        } else if cfg.tol.is_some() {
-            history.last().map(|h| h.loss)
-        } else {
-            None
-        };
-        weights = point.weights;
-        if let Some(value) = watched {
-            if value < best - tol {
-                no_improvement = 0;
-            } else {
-                no_improvement += 1;
-            }
-            if value < best {
-                best = value;
-                if cfg.early_stopping {
-                    best_weights = Some((weights.clone(), epoch + 1));
+            while pending.len() >= LOG_PIPELINE_DEPTH {
+                let at = pending.pop_front().expect("pending is not empty");
+                if progress.record(engine.take_log()?, at)? {
+                    stop = true;
+                    break 'epochs;
                 }
-            }
-            if no_improvement >= cfg.n_iter_no_change {
-                stopped_early = Some(
-                    if cfg.early_stopping {
-                        "early stopping"
-                    } else {
-                        "tol"
-                    }
-                    .into(),
-                );
-                break;
             }
         }
     }
-    let seconds = start.elapsed().as_secs_f64();
+    while let (false, Some(at)) = (stop, pending.pop_front()) {
+        stop = progress.record(engine.take_log()?, at)?;
+    }
+    let seconds = progress.start.elapsed().as_secs_f64();
+    let mut weights = progress.weights;
     let mut best_epoch = None;
-    if let Some((w, epoch)) = best_weights {
+    if let Some((w, epoch)) = progress.best_weights {
         weights = w;
         best_epoch = Some(epoch);
     }
@@ -204,14 +275,15 @@ pub fn drive(
         objective,
         train,
         validation,
-        history,
-        epochs_run,
-        steps_run: global_step,
+        history: progress.history,
+        epochs_run: progress.epochs_run,
+        steps_run: progress.steps_run,
         seconds,
         setup_seconds,
         device,
-        stopped_early,
+        stopped_early: progress.stopped_early,
         best_epoch,
+        chunk_rows: (plan.n_chunks() > 1).then_some(plan.chunk_rows),
     })
 }
 

@@ -8,7 +8,7 @@ use gpu_regfit::cpu::{exact, CpuSolver};
 use gpu_regfit::data::{self, generate, labels, split, Dataset, Format, LoadOptions};
 use gpu_regfit::error::Error;
 use gpu_regfit::fit::{self, Solver};
-use gpu_regfit::gpu::{list_adapters, GpuSolver};
+use gpu_regfit::gpu::{list_adapters, GpuOptions, GpuSolver};
 use gpu_regfit::predict::Predictor;
 use gpu_regfit::report::{self, CompareReport, FitSummary, ModelJson};
 use std::path::{Path, PathBuf};
@@ -231,6 +231,7 @@ impl ModelArgs {
             fit_intercept: !self.no_intercept,
             standardize: self.standardize,
             early_stopping: self.early_stopping,
+            chunk_rows: None,
         })
     }
 }
@@ -241,6 +242,60 @@ enum DeviceArg {
     Auto,
     Gpu,
     Cpu,
+}
+
+/// Parses a byte count: a number with an optional suffix K, M, G (powers of 1000) or
+/// KiB, MiB, GiB (powers of 1024).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` (use K, M, G, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte count such as 4096, 64MiB or 2G"))?;
+    let bytes = value * scale as f64;
+    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{s}` must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Memory settings of the GPU solver.
+#[derive(Args, Clone, Copy)]
+struct GpuArgs {
+    /// Most bytes of X in one storage binding (default: the adapter's limit); X is split into row
+    /// shards of at most this size. Accepts suffixes K, M, G, KiB, MiB, GiB.
+    #[arg(long, value_parser = parse_bytes)]
+    max_binding_bytes: Option<u64>,
+    /// Device memory the training data may use; larger data is streamed from host memory each
+    /// epoch in chunks, with batches drawn within chunks (see the README).
+    #[arg(long, value_parser = parse_bytes)]
+    gpu_memory_budget: Option<u64>,
+}
+
+impl GpuArgs {
+    fn options(self) -> GpuOptions {
+        GpuOptions {
+            max_binding_bytes: self.max_binding_bytes,
+            memory_budget: self.gpu_memory_budget,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -254,6 +309,8 @@ struct FitCmd {
     /// Pick the adapter whose name contains this text.
     #[arg(long)]
     adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuArgs,
     /// Model JSON output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -274,6 +331,8 @@ struct CompareCmd {
     model: ModelArgs,
     #[arg(long)]
     adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuArgs,
     /// Write the comparison as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -457,11 +516,15 @@ fn builtin_data(model: Model) -> Result<Dataset, Error> {
 }
 
 /// Opens the GPU solver, or for `auto` falls back to the CPU reference when there is no adapter.
-fn make_solver(device: DeviceArg, adapter: Option<&str>) -> Result<Box<dyn Solver>, Error> {
+fn make_solver(
+    device: DeviceArg,
+    adapter: Option<&str>,
+    options: GpuOptions,
+) -> Result<Box<dyn Solver>, Error> {
     match device {
         DeviceArg::Cpu => Ok(Box::new(CpuSolver::new())),
-        DeviceArg::Gpu => Ok(Box::new(GpuSolver::new(adapter)?)),
-        DeviceArg::Auto => match GpuSolver::new(adapter) {
+        DeviceArg::Gpu => Ok(Box::new(GpuSolver::new(adapter)?.with_options(options))),
+        DeviceArg::Auto => match GpuSolver::new(adapter).map(|s| s.with_options(options)) {
             Ok(solver) => {
                 if solver.context().adapter.is_software() {
                     eprintln!(
@@ -524,9 +587,10 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     cfg.validate(data.n_rows())?;
-    let mut solver = make_solver(cmd.device, cmd.adapter.as_deref())?;
+    let mut solver = make_solver(cmd.device, cmd.adapter.as_deref(), cmd.gpu.options())?;
     let fitted = fit::fit(solver.as_mut(), &data, validation.as_ref(), &cfg)?;
     warn_constant_columns(&fitted, &data);
+    note_streaming(fitted.result.chunk_rows, &mut cfg);
     let model = ModelJson::new(&fitted, &cfg, &data, validation.as_ref());
     if let Some(path) = &cmd.out {
         let text = serde_json::to_string_pretty(&model).context("serializing the model")?;
@@ -544,6 +608,17 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records the chunking a streamed fit used in `cfg` (and says so on stderr).
+fn note_streaming(chunk_rows: Option<usize>, cfg: &mut FitConfig) {
+    if let Some(rows) = chunk_rows {
+        eprintln!(
+            "note: the data exceeds the GPU memory budget; streamed in chunks of {rows} rows \
+             (minibatches drawn within chunks, chunk order seeded)"
+        );
+        cfg.chunk_rows = Some(rows);
+    }
+}
+
 fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     let mut cfg = cmd.model.config()?;
     if let Some(path) = &cmd.json {
@@ -552,7 +627,7 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     fit::check_inputs(&data, validation.as_ref(), &cfg)?;
-    let mut gpu = GpuSolver::new(cmd.adapter.as_deref())?;
+    let mut gpu = GpuSolver::new(cmd.adapter.as_deref())?.with_options(cmd.gpu.options());
     let mut cpu = CpuSolver::new();
     // Standardize once; both solvers and the exact solver see the same problem, and the report
     // compares on that scale.
@@ -568,6 +643,8 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
         (data.clone(), validation.clone())
     };
     let gr = &gpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
+    // When the GPU streamed, the CPU reference draws the same batches within the same chunks.
+    note_streaming(gr.chunk_rows, &mut cfg);
     let cr = &cpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
     let ex = exact::solve_model(cfg.model, &fitted_data, &cfg.penalty, cfg.fit_intercept)?;
     let rel = |a: f64, b: f64| (a - b) / b.abs().max(f64::MIN_POSITIVE);

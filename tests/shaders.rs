@@ -19,10 +19,18 @@ fn parse(kernel: Kernel) -> naga::Module {
 fn every_shader_validates() {
     for kernel in Kernel::ALL {
         let module = parse(kernel);
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
+        // The subgroup kernel is validated with the subgroup capability it is built under; every
+        // other kernel must need none.
+        let capabilities = if kernel.needs_subgroups() {
+            naga::valid::Capabilities::SUBGROUP
+        } else {
+            naga::valid::Capabilities::empty()
+        };
+        let mut validator =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+        validator
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
         if let Err(e) = validator.validate(&module) {
             panic!(
                 "{}.wgsl fails validation:\n{}",

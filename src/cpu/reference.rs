@@ -6,8 +6,9 @@ use crate::config::{FitConfig, L1Update, Model, Optimizer};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::fit::{drive, Engine, FitResult, LogPoint, Solver};
-use crate::schedule::Batch;
+use crate::schedule::{Batch, Epoch};
 use crate::weights::Weights;
+use std::collections::VecDeque;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -29,6 +30,8 @@ pub struct CpuEngine<'a> {
     weights: Weights,
     velocity: Vec<f64>,
     grad: Vec<f64>,
+    /// Log points computed at request time, not yet taken.
+    logs: VecDeque<LogPoint>,
 }
 
 impl<'a> CpuEngine<'a> {
@@ -49,6 +52,7 @@ impl<'a> CpuEngine<'a> {
             weights,
             velocity: vec![0.0; width],
             grad: vec![0.0; width],
+            logs: VecDeque::new(),
         }
     }
 }
@@ -58,9 +62,9 @@ impl Engine for CpuEngine<'_> {
         Ok(())
     }
 
-    fn set_order(&mut self, order: &[u32]) -> Result<()> {
+    fn set_epoch(&mut self, epoch: &Epoch) -> Result<()> {
         self.order.clear();
-        self.order.extend_from_slice(order);
+        self.order.extend_from_slice(&epoch.order);
         Ok(())
     }
 
@@ -94,14 +98,19 @@ impl Engine for CpuEngine<'_> {
         Ok(())
     }
 
-    fn log_point(&mut self) -> Result<LogPoint> {
-        Ok(LogPoint {
+    fn request_log(&mut self) -> Result<()> {
+        self.logs.push_back(LogPoint {
             train: kernels::data_loss(self.model, self.data, &self.weights),
             validation: self
                 .validation
                 .map(|v| kernels::data_loss(self.model, v, &self.weights)),
             weights: self.weights.clone(),
-        })
+        });
+        Ok(())
+    }
+
+    fn take_log(&mut self) -> Result<LogPoint> {
+        Ok(self.logs.pop_front().expect("take_log follows request_log"))
     }
 }
 

@@ -104,6 +104,17 @@ impl Dataset {
         self.x.ncols()
     }
 
+    /// X as one row-major slice (rows × features).
+    pub fn x_slice(&self) -> &[f32] {
+        self.x
+            .as_slice()
+            .expect("Dataset keeps X in standard layout")
+    }
+
+    pub fn y_slice(&self) -> &[f32] {
+        self.y.as_slice().expect("Dataset keeps y contiguous")
+    }
+
     /// Builds a dataset, checking shapes and that every value is finite.
     pub fn new(x: Array2<f32>, y: Array1<f32>, source: &str) -> Result<Self> {
         let path = Path::new(source);

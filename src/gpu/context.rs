@@ -74,13 +74,25 @@ pub struct GpuContext {
     pub adapter: AdapterDesc,
     pub limits: wgpu::Limits,
     pub kernels: Kernels,
+    /// Whether passes can be timed with timestamp queries (Features::TIMESTAMP_QUERY).
+    pub timestamps: bool,
+    /// Nanoseconds per timestamp tick.
+    pub timestamp_period: f32,
     /// First uncaptured wgpu error (validation, out of memory, device lost), if any.
     errors: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
-    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive).
+    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive),
+    /// with the subgroup kernel when the adapter supports it (unless GPU_REGFIT_NO_SUBGROUPS=1).
     pub fn new(name_filter: Option<&str>) -> Result<Self> {
+        let no_subgroups = std::env::var("GPU_REGFIT_NO_SUBGROUPS").as_deref() == Ok("1");
+        Self::open(name_filter, !no_subgroups)
+    }
+
+    /// As [`GpuContext::new`]; `subgroups: false` keeps the portable kernels even where the
+    /// adapter has subgroups (tests compare the two paths).
+    pub fn open(name_filter: Option<&str>, subgroups: bool) -> Result<Self> {
         let instance = instance();
         let mut found = adapters(&instance);
         if found.is_empty() {
@@ -112,9 +124,13 @@ impl GpuContext {
         let desc = AdapterDesc::new(&adapter);
         // The adapter's own limits: wgpu's defaults cap a binding at 128 MiB.
         let limits = adapter.limits();
+        let wanted = wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & wanted;
+        let subgroups = subgroups && features.contains(wgpu::Features::SUBGROUP);
+        let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gpu-regfit"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -132,13 +148,16 @@ impl GpuContext {
                 slot.get_or_insert_with(|| format!("device lost ({reason:?}): {message}"));
             }
         });
-        let kernels = Kernels::new(&device)?;
+        let kernels = Kernels::new(&device, subgroups)?;
+        let timestamp_period = queue.get_timestamp_period();
         Ok(GpuContext {
             device,
             queue,
             adapter: desc,
             limits,
             kernels,
+            timestamps,
+            timestamp_period,
             errors,
         })
     }
@@ -149,6 +168,11 @@ impl GpuContext {
             Some(message) => Err(Error::Gpu(message)),
             None => Ok(()),
         }
+    }
+
+    /// Whether the gradient kernel reduces with subgroup operations.
+    pub fn uses_subgroups(&self) -> bool {
+        self.kernels.grad_rows_subgroup.is_some()
     }
 
     /// Largest buffer that one storage binding may hold on this device.

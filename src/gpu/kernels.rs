@@ -8,26 +8,48 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
     GradPartials,
+    GradRows,
+    GradRowsSubgroup,
     Update,
     DataLoss,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 3] = [Kernel::GradPartials, Kernel::Update, Kernel::DataLoss];
+    pub const ALL: [Kernel; 5] = [
+        Kernel::GradPartials,
+        Kernel::GradRows,
+        Kernel::GradRowsSubgroup,
+        Kernel::Update,
+        Kernel::DataLoss,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kernel::GradPartials => "grad_partials",
+            Kernel::GradRows => "grad_rows",
+            Kernel::GradRowsSubgroup => "grad_rows_subgroup",
             Kernel::Update => "update",
             Kernel::DataLoss => "data_loss",
         }
     }
 
-    fn body(self) -> &'static str {
+    /// Whether the kernel needs Features::SUBGROUP.
+    pub fn needs_subgroups(self) -> bool {
+        self == Kernel::GradRowsSubgroup
+    }
+
+    fn body(self) -> String {
+        let grad_rows = include_str!("../../shaders/grad_rows.wgsl");
         match self {
-            Kernel::GradPartials => include_str!("../../shaders/grad_partials.wgsl"),
-            Kernel::Update => include_str!("../../shaders/update.wgsl"),
-            Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl"),
+            Kernel::GradPartials => include_str!("../../shaders/grad_partials.wgsl").into(),
+            Kernel::GradRows => grad_rows.into(),
+            // The subgroup entry point reuses grad_rows' row_sums and write_partials.
+            Kernel::GradRowsSubgroup => format!(
+                "{grad_rows}\n{}",
+                include_str!("../../shaders/grad_rows_subgroup.wgsl")
+            ),
+            Kernel::Update => include_str!("../../shaders/update.wgsl").into(),
+            Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl").into(),
         }
     }
 
@@ -45,6 +67,9 @@ impl Kernel {
 pub struct Kernels {
     pub layout: wgpu::BindGroupLayout,
     pub grad_partials: wgpu::ComputePipeline,
+    pub grad_rows: wgpu::ComputePipeline,
+    /// Present when the device has Features::SUBGROUP and subgroups were not turned off.
+    pub grad_rows_subgroup: Option<wgpu::ComputePipeline>,
     pub update: wgpu::ComputePipeline,
     pub data_loss: wgpu::ComputePipeline,
 }
@@ -63,8 +88,9 @@ fn entry(binding: u32, ty: wgpu::BufferBindingType, dynamic: bool) -> wgpu::Bind
 }
 
 impl Kernels {
-    /// Builds the layout and every pipeline; validation errors come back as `Error::Gpu`.
-    pub fn new(device: &wgpu::Device) -> Result<Self> {
+    /// Builds the layout and every pipeline (the subgroup one when `subgroups`); validation errors
+    /// come back as `Error::Gpu`.
+    pub fn new(device: &wgpu::Device, subgroups: bool) -> Result<Self> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         use wgpu::BufferBindingType::{Storage, Uniform};
         let step_size = std::num::NonZeroU64::new(std::mem::size_of::<StepParams>() as u64);
@@ -114,6 +140,8 @@ impl Kernels {
         };
         let kernels = Kernels {
             grad_partials: build(Kernel::GradPartials),
+            grad_rows: build(Kernel::GradRows),
+            grad_rows_subgroup: subgroups.then(|| build(Kernel::GradRowsSubgroup)),
             update: build(Kernel::Update),
             data_loss: build(Kernel::DataLoss),
             layout,

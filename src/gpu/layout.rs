@@ -20,6 +20,12 @@ pub const MAX_SCRATCH_FLOATS: usize = 8 << 20;
 /// Most classes of a softmax model on the GPU: one row's K logits must fit the tile's residuals.
 pub const MAX_CLASSES: usize = MAX_TILE_ROWS as usize;
 
+/// Widest weight matrix, K·(d + 1), that the one-row-per-thread kernel (grad_rows) keeps in
+/// registers; wider problems use the tiled kernel (grad_partials).
+pub const NARROW_WIDTH: u32 = 32;
+/// Most outputs K of the grad_rows kernel (its per-row logits live in registers).
+pub const NARROW_OUTPUTS: u32 = 8;
+
 pub const MODEL_LINEAR: u32 = 0;
 pub const MODEL_LOGISTIC: u32 = 1;
 pub const MODEL_SOFTMAX: u32 = 2;
@@ -42,6 +48,8 @@ pub fn wgsl_constants() -> String {
     format!(
         "const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n\
          const TILE_FLOATS: u32 = {TILE_FLOATS}u;\n\
+         const NARROW_WIDTH: u32 = {NARROW_WIDTH}u;\n\
+         const NARROW_OUTPUTS: u32 = {NARROW_OUTPUTS}u;\n\
          const MAX_TILE_ROWS: u32 = {MAX_TILE_ROWS}u;\n\
          const FLAG_INTERCEPT: u32 = {FLAG_INTERCEPT}u;\n\
          const FLAG_PROX: u32 = {FLAG_PROX}u;\n\
@@ -74,19 +82,19 @@ pub struct FitParams {
     pub _pad3: f32,
 }
 
-/// One step's batch and learning rate, bound at a dynamic offset. Keep in sync with
-/// `struct StepParams` in shaders/common.wgsl.
+/// One dispatch of a step (the batch's rows in one shard of X) and the step's learning rate,
+/// bound at a dynamic offset. Keep in sync with `struct StepParams` in shaders/common.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct StepParams {
     pub batch_start: u32,
     pub batch_rows: u32,
     pub num_partials: u32,
-    pub _pad0: u32,
+    pub partial_base: u32,
+    pub total_partials: u32,
     pub lr: f32,
     pub inv_batch: f32,
-    pub _pad1: f32,
-    pub _pad2: f32,
+    pub _pad0: u32,
 }
 
 /// Binding numbers of group 0, as declared in shaders/common.wgsl.
@@ -108,12 +116,45 @@ pub fn tile_rows(d: usize, k: usize) -> u32 {
     by_tile.min(by_resid).clamp(1, MAX_TILE_ROWS as usize) as u32
 }
 
-/// Workgroups of one grad_partials dispatch for a batch of `rows` rows and `width` = K·(d + 1)
-/// weights: one per tile, at most MAX_PARTIAL_WORKGROUPS, and few enough that the partials fit
-/// MAX_SCRATCH_FLOATS (the kernel grid-strides over the remaining tiles).
-pub fn grad_workgroups(rows: usize, tile_rows: u32, width: usize) -> u32 {
-    let by_scratch = (MAX_SCRATCH_FLOATS / width.max(1)).max(1) as u32;
-    (rows.div_ceil(tile_rows as usize) as u32).clamp(1, MAX_PARTIAL_WORKGROUPS.min(by_scratch))
+/// The fused gradient kernel picked for a shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GradKernel {
+    /// One thread per row, the row and its K·(d + 1) sums in registers (narrow problems).
+    Rows,
+    /// Tiles of rows in workgroup memory, one thread per weight (wide problems).
+    Tiles,
+}
+
+impl GradKernel {
+    pub fn for_shape(d: usize, k: usize) -> Self {
+        if k * (d + 1) <= NARROW_WIDTH as usize && k <= NARROW_OUTPUTS as usize {
+            GradKernel::Rows
+        } else {
+            GradKernel::Tiles
+        }
+    }
+
+    /// Rows one workgroup takes per pass.
+    pub fn rows_per_pass(self, tile_rows: u32) -> u32 {
+        match self {
+            GradKernel::Rows => WORKGROUP_SIZE,
+            GradKernel::Tiles => tile_rows,
+        }
+    }
+}
+
+/// Workgroups of one gradient dispatch over `rows` rows, with `rows_per_pass` rows per workgroup
+/// pass: one per pass, at most `cap` (the kernels grid-stride over the remaining passes).
+pub fn grad_workgroups(rows: usize, rows_per_pass: u32, cap: u32) -> u32 {
+    (rows.div_ceil(rows_per_pass as usize) as u32).clamp(1, cap.max(1))
+}
+
+/// The most workgroups of one gradient dispatch when a step may have `pieces` dispatches (one per
+/// shard it touches) of `width` partial sums each: at most MAX_PARTIAL_WORKGROUPS, and few
+/// enough that a step's partials fit MAX_SCRATCH_FLOATS.
+pub fn grad_workgroup_cap(width: usize, pieces: usize) -> u32 {
+    let by_scratch = MAX_SCRATCH_FLOATS / width.max(1) / pieces.max(1);
+    (by_scratch as u32).clamp(1, MAX_PARTIAL_WORKGROUPS)
 }
 
 /// Workgroups of the data_loss dispatch over `n_rows` rows.

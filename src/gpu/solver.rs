@@ -1,26 +1,34 @@
-//! The GPU solver: buffers made once per fit, every step recorded as two dispatches (grad_partials,
-//! update) into command buffers of up to `STEPS_PER_SUBMIT` steps, and a readback only at log points.
+//! The GPU solver. Buffers are made once per fit; each step is recorded as one gradient dispatch per
+//! shard the batch touches plus one update dispatch, many steps per submission, with their
+//! parameters written once per submission. Log points are copied into a ring of staging buffers
+//! and read back later, so the queue never waits for the host.
 
+use super::buffers::{self, plan_residency, GpuOptions, Residency, Shard, Shared};
 use super::context::GpuContext;
 use super::layout::{
-    self, binding, FitParams, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
+    self, FitParams, GradKernel, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
 };
 use crate::config::{FitConfig, L1Update, Model, Optimizer};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fit::{drive, Engine, FitResult, LogPoint, Solver};
+use crate::fit::{drive, Engine, FitResult, LogPoint, Solver, LOG_PIPELINE_DEPTH};
 use crate::objective::Metrics;
-use crate::schedule::{Batch, BatchPlan};
+use crate::schedule::{Batch, BatchPlan, Epoch};
 use crate::weights::Weights;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
-use wgpu::util::DeviceExt;
 
-/// Steps recorded into one command buffer (each has its own slot in the step-parameter buffer).
-const STEPS_PER_SUBMIT: usize = 256;
+/// Dispatch-parameter slots in one submission (a step takes one per shard it touches).
+const MAX_STEP_SLOTS: usize = 1024;
+/// Staging buffers for log points: one more than the driver keeps in flight.
+const LOG_RING: usize = LOG_PIPELINE_DEPTH + 1;
+/// Timestamp queries kept per timing window (two per compute pass).
+const MAX_TIMESTAMPS: u32 = 4096;
 
 pub struct GpuSolver {
     ctx: Arc<GpuContext>,
+    options: GpuOptions,
 }
 
 impl GpuSolver {
@@ -28,16 +36,37 @@ impl GpuSolver {
     pub fn new(adapter: Option<&str>) -> Result<Self> {
         Ok(GpuSolver {
             ctx: Arc::new(GpuContext::new(adapter)?),
+            options: GpuOptions::default(),
         })
     }
 
     /// Shares an open context (tests and benches fit many models on one device).
     pub fn with_context(ctx: Arc<GpuContext>) -> Self {
-        GpuSolver { ctx }
+        GpuSolver {
+            ctx,
+            options: GpuOptions::default(),
+        }
+    }
+
+    /// Sets the binding size and memory budget (sharding and streaming).
+    pub fn with_options(mut self, options: GpuOptions) -> Self {
+        self.options = options;
+        self
     }
 
     pub fn context(&self) -> &Arc<GpuContext> {
         &self.ctx
+    }
+
+    /// Where the training rows of `data` would live for `cfg`.
+    pub fn residency(&self, data: &Dataset, cfg: &FitConfig) -> Result<Residency> {
+        plan_residency(
+            self.ctx.max_binding_bytes(),
+            &self.options,
+            data.n_rows(),
+            data.n_features(),
+            cfg,
+        )
     }
 }
 
@@ -53,167 +82,170 @@ impl Solver for GpuSolver {
         cfg: &FitConfig,
     ) -> Result<FitResult> {
         let setup = Instant::now();
-        let mut engine = GpuEngine::new(&self.ctx, data, validation, cfg)?;
-        drive(
-            &mut engine,
-            data,
-            validation,
-            cfg,
-            self.device(),
-            setup.elapsed().as_secs_f64(),
-        )
+        let mut options = self.options;
+        let needed = data.n_rows() as u64 * buffers::device_row_bytes(data.n_features());
+        loop {
+            let residency = plan_residency(
+                self.ctx.max_binding_bytes(),
+                &options,
+                data.n_rows(),
+                data.n_features(),
+                cfg,
+            )?;
+            // Streaming draws batches within chunks: the plan (and the CPU twin) must know.
+            let mut cfg = cfg.clone();
+            if let Residency::Streamed { chunk_rows } = residency {
+                cfg.chunk_rows = Some(chunk_rows);
+            }
+            match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
+                Ok(mut engine) => {
+                    return drive(
+                        &mut engine,
+                        data,
+                        validation,
+                        &cfg,
+                        self.device(),
+                        setup.elapsed().as_secs_f64(),
+                    )
+                }
+                // Out of device memory with X resident: stream it within half the budget tried.
+                Err(Error::DeviceMemory { .. })
+                    if options.memory_budget.is_none_or(|b| b > needed / 64) =>
+                {
+                    let tried = options.memory_budget.unwrap_or(needed).min(needed);
+                    options.memory_budget = Some(tried / 2);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
-/// A dataset on the device: X, y, its own FitParams (row count, loss workgroups) and the bind
-/// group that reads them. The training set and the validation set each have one.
-struct DeviceData {
-    n_rows: usize,
-    loss_workgroups: u32,
-    bind_group: wgpu::BindGroup,
+/// Which data set a command reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Set {
+    Train,
+    Validation,
 }
 
-/// The buffers every bind group shares.
-struct Shared<'b> {
-    steps: &'b wgpu::Buffer,
-    order: &'b wgpu::Buffer,
-    weights: &'b wgpu::Buffer,
-    velocity: &'b wgpu::Buffer,
-    scratch: &'b wgpu::Buffer,
+/// A buffer a log point copies from.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Weights,
+    Velocity,
+    Scratch,
+}
+
+/// One recorded command of the next submission.
+#[derive(Clone, Copy, Debug)]
+enum Cmd {
+    Grad {
+        shard: usize,
+        slot: u32,
+        workgroups: u32,
+    },
+    Update {
+        shard: usize,
+        slot: u32,
+        workgroups: u32,
+    },
+    Loss {
+        set: Set,
+        shard: usize,
+        workgroups: u32,
+    },
+    Copy {
+        from: Source,
+        from_offset: u64,
+        ring: usize,
+        to_offset: u64,
+        bytes: u64,
+    },
+}
+
+/// A batch's rows in one shard: `rows` entries of the shard's order from `start`.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    shard: usize,
+    start: usize,
+    rows: usize,
+}
+
+/// The state of streaming: which chunk each of the two slots holds, and for which epoch its row
+/// order was written.
+struct Stream {
+    chunk_rows: usize,
+    slot_chunk: [Option<usize>; 2],
+    slot_order_epoch: [Option<usize>; 2],
+    active: usize,
+    /// This epoch's row order (global rows), where each chunk starts in it, and its visit order.
+    order: Vec<u32>,
+    chunk_start: Vec<usize>,
+    chunk_rank: Vec<usize>,
+    chunks: Vec<usize>,
+    epoch_id: usize,
+}
+
+/// A log point queued and not yet read back.
+struct PendingRead {
+    ring: usize,
+    bytes: u64,
+    /// (set, loss workgroups) of each loss dispatch, in the order of the payload.
+    parts: Vec<(Set, u32)>,
+    submission: wgpu::SubmissionIndex,
+    mapped: futures_intrusive::channel::shared::OneshotReceiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// Timestamp queries around each compute pass (when the adapter supports them).
+struct Timer {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    read: wgpu::Buffer,
+    used: u32,
+    overflow: bool,
 }
 
 /// The device-side state of one fit.
 pub struct GpuEngine<'a> {
     ctx: &'a GpuContext,
+    data: &'a Dataset,
     model: Model,
     outputs: usize,
     features: usize,
     width: usize,
-    tile_rows: u32,
-    step_stride: u64,
-    train: DeviceData,
-    validation: Option<DeviceData>,
-    order: wgpu::Buffer,
+    grad: GradKernel,
+    grad_pipeline: &'a wgpu::ComputePipeline,
+    rows_per_pass: u32,
+    workgroup_cap: u32,
+    step_stride: usize,
+    train: Vec<Shard>,
+    stream: Option<Stream>,
+    validation: Vec<Shard>,
+    shard_rows: usize,
     weights: wgpu::Buffer,
     velocity: wgpu::Buffer,
     scratch: wgpu::Buffer,
     steps: wgpu::Buffer,
-    staging: wgpu::Buffer,
-    step_bytes: Vec<u8>,
-}
-
-fn buffer_init(
-    device: &wgpu::Device,
-    label: &str,
-    contents: &[u8],
-    usage: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents,
-        usage,
-    })
-}
-
-fn buffer_zeroed(
-    device: &wgpu::Device,
-    label: &str,
-    bytes: u64,
-    usage: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.max(4),
-        usage,
-        mapped_at_creation: false,
-    })
-}
-
-impl DeviceData {
-    fn upload(
-        ctx: &GpuContext,
-        what: &str,
-        data: &Dataset,
-        fit: FitParams,
-        shared: &Shared,
-    ) -> Result<Self> {
-        let (n, d) = (data.n_rows(), data.n_features());
-        let x_bytes = (n * d * 4) as u64;
-        let limit = ctx.max_binding_bytes();
-        if x_bytes > limit {
-            return Err(Error::TooLargeForBinding {
-                what: "the design matrix X",
-                bytes: x_bytes,
-                limit,
-            });
-        }
-        let loss_workgroups = layout::loss_workgroups(n);
-        let fit = FitParams {
-            n_rows: n as u32,
-            loss_workgroups,
-            ..fit
-        };
-        use wgpu::BufferUsages as U;
-        let device = &ctx.device;
-        let x_slice = data
-            .x
-            .as_slice()
-            .expect("Dataset keeps X in standard layout");
-        let y_slice = data.y.as_slice().expect("Dataset keeps y contiguous");
-        let x = buffer_init(
-            device,
-            &format!("{what} x"),
-            bytemuck::cast_slice(x_slice),
-            U::STORAGE,
-        );
-        let y = buffer_init(
-            device,
-            &format!("{what} y"),
-            bytemuck::cast_slice(y_slice),
-            U::STORAGE,
-        );
-        let fit_buf = buffer_init(
-            device,
-            &format!("{what} fit params"),
-            bytemuck::bytes_of(&fit),
-            U::UNIFORM,
-        );
-        let entry = |binding, resource| wgpu::BindGroupEntry { binding, resource };
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(what),
-            layout: &ctx.kernels.layout,
-            entries: &[
-                entry(binding::FIT, fit_buf.as_entire_binding()),
-                entry(
-                    binding::STEP,
-                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: shared.steps,
-                        offset: 0,
-                        size: std::num::NonZeroU64::new(std::mem::size_of::<StepParams>() as u64),
-                    }),
-                ),
-                entry(binding::X, x.as_entire_binding()),
-                entry(binding::Y, y.as_entire_binding()),
-                entry(binding::ORDER, shared.order.as_entire_binding()),
-                entry(binding::WEIGHTS, shared.weights.as_entire_binding()),
-                entry(binding::VELOCITY, shared.velocity.as_entire_binding()),
-                entry(binding::SCRATCH, shared.scratch.as_entire_binding()),
-            ],
-        });
-        Ok(DeviceData {
-            n_rows: n,
-            loss_workgroups,
-            bind_group,
-        })
-    }
+    ring: Vec<wgpu::Buffer>,
+    ring_next: usize,
+    reads: VecDeque<PendingRead>,
+    /// Resident shards: this epoch's pieces, batch by batch (`piece_index[b]..piece_index[b+1]`).
+    batch_starts: Vec<usize>,
+    pieces: Vec<Piece>,
+    piece_index: Vec<usize>,
+    cmds: Vec<Cmd>,
+    params: Vec<u8>,
+    slots_used: usize,
+    timer: Option<Timer>,
 }
 
 impl<'a> GpuEngine<'a> {
     pub fn new(
         ctx: &'a GpuContext,
-        data: &Dataset,
+        data: &'a Dataset,
         validation: Option<&Dataset>,
         cfg: &FitConfig,
+        residency: Residency,
     ) -> Result<Self> {
         let (n, d) = (data.n_rows(), data.n_features());
         if d > layout::TILE_FLOATS as usize {
@@ -232,13 +264,79 @@ impl<'a> GpuEngine<'a> {
         let width = k_out * (d + 1);
         let plan = BatchPlan::new(cfg, n);
         let tile_rows = layout::tile_rows(d, k_out);
-        let max_partials = layout::grad_workgroups(plan.batch_rows, tile_rows, width) as usize;
-        let max_loss_workgroups = layout::loss_workgroups(n)
-            .max(validation.map_or(0, |v| layout::loss_workgroups(v.n_rows())))
-            as usize;
-        let scratch_floats = (max_partials * width).max(2 * max_loss_workgroups);
-        let align = ctx.limits.min_uniform_buffer_offset_alignment as u64;
-        let step_stride = (std::mem::size_of::<StepParams>() as u64).div_ceil(align) * align;
+        let grad = GradKernel::for_shape(d, k_out);
+        let grad_pipeline = match grad {
+            GradKernel::Rows => ctx
+                .kernels
+                .grad_rows_subgroup
+                .as_ref()
+                .unwrap_or(&ctx.kernels.grad_rows),
+            GradKernel::Tiles => &ctx.kernels.grad_partials,
+        };
+        let rows_per_pass = grad.rows_per_pass(tile_rows);
+        let binding_rows = (ctx.max_binding_bytes() / (4 * d as u64)).max(1) as usize;
+        let (train_ranges, shard_rows, stream) = match residency {
+            Residency::Resident { shard_rows } => {
+                (buffers::shard_ranges(n, shard_rows), shard_rows, None)
+            }
+            Residency::Streamed { chunk_rows } => (
+                vec![0..0, 0..0],
+                chunk_rows,
+                Some(Stream {
+                    chunk_rows,
+                    slot_chunk: [None; 2],
+                    slot_order_epoch: [None; 2],
+                    active: 0,
+                    order: Vec::new(),
+                    chunk_start: Vec::new(),
+                    chunk_rank: Vec::new(),
+                    chunks: Vec::new(),
+                    epoch_id: 0,
+                }),
+            ),
+        };
+        let val_ranges = validation.map_or(Vec::new(), |v| {
+            buffers::shard_ranges(v.n_rows(), binding_rows.min(shard_rows.max(1)))
+        });
+
+        // A step touches at most min(shards, batch) shards, one dispatch each.
+        let max_pieces = if stream.is_some() {
+            1
+        } else {
+            train_ranges.len().min(plan.batch_rows)
+        };
+        let workgroup_cap = layout::grad_workgroup_cap(width, max_pieces);
+        let max_partials = (plan.batch_rows.div_ceil(rows_per_pass as usize) + max_pieces)
+            .min(max_pieces * workgroup_cap as usize);
+        let loss_parts: Vec<u32> = match &stream {
+            Some(_) => (0..n.div_ceil(shard_rows))
+                .map(|c| layout::loss_workgroups((n - c * shard_rows).min(shard_rows)))
+                .collect(),
+            None => train_ranges
+                .iter()
+                .map(|r| layout::loss_workgroups(r.len()))
+                .collect(),
+        };
+        let val_parts: Vec<u32> = val_ranges
+            .iter()
+            .map(|r| layout::loss_workgroups(r.len()))
+            .collect();
+        let max_loss = loss_parts
+            .iter()
+            .chain(&val_parts)
+            .copied()
+            .max()
+            .unwrap_or(1) as usize;
+        let scratch_floats = (max_partials * width).max(2 * max_loss);
+        let log_bytes = 4
+            * (2 * width
+                + loss_parts
+                    .iter()
+                    .chain(&val_parts)
+                    .map(|&lw| 2 * lw as usize)
+                    .sum::<usize>()) as u64;
+        let align = ctx.limits.min_uniform_buffer_offset_alignment as usize;
+        let step_stride = std::mem::size_of::<StepParams>().div_ceil(align) * align;
 
         let mut flags = 0;
         if cfg.fit_intercept {
@@ -269,116 +367,515 @@ impl<'a> GpuEngine<'a> {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
         use wgpu::BufferUsages as U;
-        let order = buffer_zeroed(device, "order", (n * 4) as u64, U::STORAGE | U::COPY_DST);
-        let weights = buffer_zeroed(
+        let weights = buffers::buffer(
             device,
             "weights",
             (width * 4) as u64,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
         // Momentum, then the low parts of the weights (see shaders/update.wgsl).
-        let velocity = buffer_zeroed(
+        let velocity = buffers::buffer(
             device,
             "velocity",
             (2 * width * 4) as u64,
-            U::STORAGE | U::COPY_SRC,
+            U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
-        let scratch = buffer_zeroed(
+        let scratch = buffers::buffer(
             device,
             "scratch",
             (scratch_floats * 4) as u64,
             U::STORAGE | U::COPY_SRC,
         );
-        let steps = buffer_zeroed(
+        let steps = buffers::buffer(
             device,
             "step params",
-            STEPS_PER_SUBMIT as u64 * step_stride,
+            (MAX_STEP_SLOTS * step_stride) as u64,
             U::UNIFORM | U::COPY_DST,
         );
-        let staging = buffer_zeroed(
-            device,
-            "staging",
-            ((2 * width + 4 * max_loss_workgroups) * 4) as u64,
-            U::MAP_READ | U::COPY_DST,
-        );
+        let ring: Vec<wgpu::Buffer> = (0..LOG_RING)
+            .map(|i| {
+                buffers::buffer(
+                    device,
+                    &format!("log staging {i}"),
+                    log_bytes,
+                    U::MAP_READ | U::COPY_DST,
+                )
+            })
+            .collect();
         let shared = Shared {
             steps: &steps,
-            order: &order,
             weights: &weights,
             velocity: &velocity,
             scratch: &scratch,
         };
-        let train = DeviceData::upload(ctx, "training data", data, fit, &shared);
-        let validation = validation
-            .map(|v| DeviceData::upload(ctx, "validation data", v, fit, &shared))
-            .transpose();
+        let x = data.x_slice();
+        let y = data.y_slice();
+        let mut train = Vec::with_capacity(train_ranges.len());
+        for (s, range) in train_ranges.iter().enumerate() {
+            let capacity = if stream.is_some() {
+                shard_rows
+            } else {
+                range.len()
+            };
+            let mut shard = Shard::new(
+                ctx,
+                &format!("train shard {s}"),
+                capacity,
+                fit,
+                true,
+                &shared,
+            );
+            if stream.is_none() {
+                shard.load(ctx, x, y, range.clone());
+            }
+            train.push(shard);
+        }
+        let mut val_shards = Vec::with_capacity(val_ranges.len());
+        if let Some(v) = validation {
+            for (s, range) in val_ranges.iter().enumerate() {
+                let mut shard = Shard::new(
+                    ctx,
+                    &format!("validation shard {s}"),
+                    range.len(),
+                    fit,
+                    false,
+                    &shared,
+                );
+                shard.load(ctx, v.x_slice(), v.y_slice(), range.clone());
+                val_shards.push(shard);
+            }
+        }
+        ctx.queue.submit([]);
         if let Some(e) = pollster::block_on(invalid.pop()) {
             return Err(Error::Gpu(format!(
                 "creating the fit's buffers failed: {e}"
             )));
         }
         if let Some(e) = pollster::block_on(oom.pop()) {
-            return Err(Error::Gpu(format!(
-                "out of device memory for {n} rows × {d} features ({} bytes of X): {e}",
-                n * d * 4
-            )));
+            return Err(Error::DeviceMemory {
+                bytes: n as u64 * buffers::device_row_bytes(d),
+                message: e.to_string(),
+            });
         }
-        let (train, validation) = (train?, validation?);
         ctx.check()?;
         Ok(GpuEngine {
             ctx,
+            data,
             model: cfg.model,
             outputs: k_out,
             features: d,
             width,
-            tile_rows,
+            grad,
+            grad_pipeline,
+            rows_per_pass,
+            workgroup_cap,
             step_stride,
             train,
-            validation,
-            order,
+            stream,
+            validation: val_shards,
+            shard_rows,
             weights,
             velocity,
             scratch,
             steps,
-            staging,
-            step_bytes: vec![0; STEPS_PER_SUBMIT * step_stride as usize],
+            ring,
+            ring_next: 0,
+            reads: VecDeque::new(),
+            batch_starts: Vec::new(),
+            pieces: Vec::new(),
+            piece_index: Vec::new(),
+            cmds: Vec::new(),
+            params: vec![0; MAX_STEP_SLOTS * step_stride],
+            slots_used: 0,
+            timer: None,
         })
     }
 
-    /// Reads `bytes` bytes of the staging buffer after the queued work finishes.
-    fn read_staging(&self, bytes: u64) -> Result<Vec<f32>> {
-        let slice = self.staging.slice(..bytes);
-        let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
+    /// The gradient kernel picked for this shape, and whether it reduces with subgroups.
+    pub fn grad_kernel(&self) -> (GradKernel, bool) {
+        (
+            self.grad,
+            self.grad == GradKernel::Rows && self.ctx.uses_subgroups(),
+        )
+    }
+
+    /// Number of training shards (resident) or 2 (the stream's chunk slots).
+    pub fn train_shards(&self) -> usize {
+        self.train.len()
+    }
+
+    /// Records timestamps around each compute pass from now on (when the adapter can); read
+    /// them with [`GpuEngine::gpu_seconds`]. Returns whether timing is on.
+    pub fn enable_timer(&mut self) -> bool {
+        if !self.ctx.timestamps {
+            return false;
+        }
+        use wgpu::BufferUsages as U;
+        let device = &self.ctx.device;
+        let bytes = MAX_TIMESTAMPS as u64 * 8;
+        self.timer = Some(Timer {
+            set: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: MAX_TIMESTAMPS,
+            }),
+            resolve: buffers::buffer(device, "timestamps", bytes, U::QUERY_RESOLVE | U::COPY_SRC),
+            read: buffers::buffer(device, "timestamps read", bytes, U::MAP_READ | U::COPY_DST),
+            used: 0,
+            overflow: false,
         });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
-        match pollster::block_on(rx.receive()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::Gpu(format!("reading results back failed: {e}"))),
-            None => {
-                return Err(Error::Gpu(
-                    "reading results back failed: no answer from the device".into(),
-                ))
+        true
+    }
+
+    /// Device seconds spent in compute passes since the last call (None without timestamps, or
+    /// when more passes ran than the query set holds).
+    pub fn gpu_seconds(&mut self) -> Result<Option<f64>> {
+        self.flush();
+        let Some(timer) = self.timer.as_mut() else {
+            return Ok(None);
+        };
+        let used = timer.used;
+        let overflow = timer.overflow;
+        timer.used = 0;
+        timer.overflow = false;
+        if used == 0 || overflow {
+            return Ok(None);
+        }
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.resolve_query_set(&timer.set, 0..used, &timer.resolve, 0);
+        encoder.copy_buffer_to_buffer(&timer.resolve, 0, &timer.read, 0, used as u64 * 8);
+        let submission = self.ctx.queue.submit([encoder.finish()]);
+        let ticks: Vec<u64> = map_and_read(self.ctx, &timer.read, used as u64 * 8, submission)?;
+        let total: u64 = ticks
+            .chunks_exact(2)
+            .map(|p| p[1].saturating_sub(p[0]))
+            .sum();
+        Ok(Some(total as f64 * self.ctx.timestamp_period as f64 * 1e-9))
+    }
+
+    /// Records the pieces of this epoch's batches in the resident shards and writes each shard's
+    /// row order (local rows, batch by batch).
+    fn set_resident_epoch(&mut self, epoch: &Epoch) {
+        self.batch_starts.clear();
+        self.pieces.clear();
+        self.piece_index.clear();
+        if self.train.len() == 1 {
+            self.train[0].load_order(self.ctx, &epoch.order);
+            return;
+        }
+        let shard_rows = self.shard_rows;
+        let mut local: Vec<Vec<u32>> = self
+            .train
+            .iter()
+            .map(|s| Vec::with_capacity(s.rows.len()))
+            .collect();
+        let mut firsts = vec![0usize; local.len()];
+        for b in &epoch.batches {
+            self.batch_starts.push(b.start);
+            self.piece_index.push(self.pieces.len());
+            for (f, l) in firsts.iter_mut().zip(&local) {
+                *f = l.len();
+            }
+            for &r in &epoch.order[b.start..b.start + b.rows] {
+                let s = r as usize / shard_rows;
+                local[s].push(r - (s * shard_rows) as u32);
+            }
+            for (s, l) in local.iter().enumerate() {
+                if l.len() > firsts[s] {
+                    self.pieces.push(Piece {
+                        shard: s,
+                        start: firsts[s],
+                        rows: l.len() - firsts[s],
+                    });
+                }
             }
         }
-        let values = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        };
-        self.staging.unmap();
-        self.ctx.check()?;
-        Ok(values)
+        self.piece_index.push(self.pieces.len());
+        for (shard, order) in self.train.iter().zip(&local) {
+            shard.load_order(self.ctx, order);
+        }
     }
+
+    /// Puts `chunk` into stream slot `slot`, with this epoch's row order when `with_order`.
+    /// Flushes before writing: recorded commands may still read the slot.
+    fn load_chunk(&mut self, slot: usize, chunk: usize, with_order: bool) {
+        let stream = self.stream.as_ref().expect("streaming");
+        let load_rows = stream.slot_chunk[slot] != Some(chunk);
+        let load_order =
+            with_order && (load_rows || stream.slot_order_epoch[slot] != Some(stream.epoch_id));
+        if !load_rows && !load_order {
+            return;
+        }
+        self.flush();
+        let stream = self.stream.as_mut().expect("streaming");
+        let start = chunk * stream.chunk_rows;
+        let rows = start..(start + stream.chunk_rows).min(self.data.n_rows());
+        if load_rows {
+            self.train[slot].load(
+                self.ctx,
+                self.data.x_slice(),
+                self.data.y_slice(),
+                rows.clone(),
+            );
+            stream.slot_chunk[slot] = Some(chunk);
+            stream.slot_order_epoch[slot] = None;
+        }
+        if load_order {
+            let at = stream.chunk_start[chunk];
+            let local: Vec<u32> = stream.order[at..at + rows.len()]
+                .iter()
+                .map(|&r| r - start as u32)
+                .collect();
+            self.train[slot].load_order(self.ctx, &local);
+            stream.slot_order_epoch[slot] = Some(stream.epoch_id);
+        }
+    }
+
+    /// The slot that holds `chunk` with this epoch's order, loading it if needed; on a switch of
+    /// chunk, queues the upload of the epoch's next chunk into the other slot.
+    fn stream_slot(&mut self, chunk: usize) -> usize {
+        let stream = self.stream.as_ref().expect("streaming");
+        let slot = match stream.slot_chunk.iter().position(|&c| c == Some(chunk)) {
+            Some(s) => s,
+            None => 1 - stream.active,
+        };
+        let switched = slot != stream.active || stream.slot_chunk[slot] != Some(chunk);
+        self.load_chunk(slot, chunk, true);
+        let stream = self.stream.as_mut().expect("streaming");
+        stream.active = slot;
+        if switched {
+            let rank = stream.chunk_rank[chunk];
+            if let Some(&next) = stream.chunks.get(rank + 1) {
+                self.load_chunk(1 - slot, next, true);
+            }
+        }
+        slot
+    }
+
+    /// The pieces of one batch: one per shard it touches (one when streaming).
+    fn batch_pieces(&mut self, batch: &Batch) -> Vec<Piece> {
+        if let Some(stream) = &self.stream {
+            let chunk = stream.order[batch.start] as usize / stream.chunk_rows;
+            let start = batch.start - stream.chunk_start[chunk];
+            let shard = self.stream_slot(chunk);
+            return vec![Piece {
+                shard,
+                start,
+                rows: batch.rows,
+            }];
+        }
+        if self.train.len() == 1 {
+            return vec![Piece {
+                shard: 0,
+                start: batch.start,
+                rows: batch.rows,
+            }];
+        }
+        match self.batch_starts.binary_search(&batch.start) {
+            Ok(b) => self.pieces[self.piece_index[b]..self.piece_index[b + 1]].to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn push_params(&mut self, params: StepParams) -> u32 {
+        let at = self.slots_used * self.step_stride;
+        self.params[at..at + std::mem::size_of::<StepParams>()]
+            .copy_from_slice(bytemuck::bytes_of(&params));
+        self.slots_used += 1;
+        at as u32
+    }
+
+    /// Writes the recorded parameters and submits the recorded commands, compute passes with
+    /// timestamps when timing is on.
+    fn flush(&mut self) -> Option<wgpu::SubmissionIndex> {
+        if self.cmds.is_empty() {
+            return None;
+        }
+        if self.slots_used > 0 {
+            self.ctx.queue.write_buffer(
+                &self.steps,
+                0,
+                &self.params[..self.slots_used * self.step_stride],
+            );
+        }
+        let kernels = &self.ctx.kernels;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        let mut i = 0;
+        while i < self.cmds.len() {
+            if let Cmd::Copy {
+                from,
+                from_offset,
+                ring,
+                to_offset,
+                bytes,
+            } = self.cmds[i]
+            {
+                let source = match from {
+                    Source::Weights => &self.weights,
+                    Source::Velocity => &self.velocity,
+                    Source::Scratch => &self.scratch,
+                };
+                encoder.copy_buffer_to_buffer(
+                    source,
+                    from_offset,
+                    &self.ring[ring],
+                    to_offset,
+                    bytes,
+                );
+                i += 1;
+                continue;
+            }
+            let timestamp_writes = self.timer.as_mut().and_then(|t| {
+                if t.used + 2 > MAX_TIMESTAMPS {
+                    t.overflow = true;
+                    return None;
+                }
+                t.used += 2;
+                Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &t.set,
+                    beginning_of_pass_write_index: Some(t.used - 2),
+                    end_of_pass_write_index: Some(t.used - 1),
+                })
+            });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("steps"),
+                timestamp_writes,
+            });
+            while i < self.cmds.len() {
+                let (group, offset, pipeline, workgroups) = match self.cmds[i] {
+                    Cmd::Copy { .. } => break,
+                    Cmd::Grad {
+                        shard,
+                        slot,
+                        workgroups,
+                    } => (
+                        &self.train[shard].bind_group,
+                        slot,
+                        self.grad_pipeline,
+                        workgroups,
+                    ),
+                    Cmd::Update {
+                        shard,
+                        slot,
+                        workgroups,
+                    } => (
+                        &self.train[shard].bind_group,
+                        slot,
+                        &kernels.update,
+                        workgroups,
+                    ),
+                    Cmd::Loss {
+                        set,
+                        shard,
+                        workgroups,
+                    } => {
+                        let shards = match set {
+                            Set::Train => &self.train,
+                            Set::Validation => &self.validation,
+                        };
+                        (&shards[shard].bind_group, 0, &kernels.data_loss, workgroups)
+                    }
+                };
+                pass.set_bind_group(0, group, &[offset]);
+                pass.set_pipeline(pipeline);
+                pass.dispatch_workgroups(workgroups, 1, 1);
+                i += 1;
+            }
+        }
+        self.cmds.clear();
+        self.slots_used = 0;
+        Some(self.ctx.queue.submit([encoder.finish()]))
+    }
+
+    /// Queues the loss over one shard and the copy of its partial sums into ring slot `ring`.
+    fn queue_loss(
+        &mut self,
+        set: Set,
+        shard: usize,
+        ring: usize,
+        offset: &mut u64,
+        parts: &mut Vec<(Set, u32)>,
+    ) {
+        let shards = match set {
+            Set::Train => &self.train,
+            Set::Validation => &self.validation,
+        };
+        let workgroups = shards[shard].loss_workgroups();
+        self.cmds.push(Cmd::Loss {
+            set,
+            shard,
+            workgroups,
+        });
+        let bytes = 2 * workgroups as u64 * 4;
+        self.cmds.push(Cmd::Copy {
+            from: Source::Scratch,
+            from_offset: 0,
+            ring,
+            to_offset: *offset,
+            bytes,
+        });
+        *offset += bytes;
+        parts.push((set, workgroups));
+    }
+}
+
+/// Maps `bytes` of `buffer` once `submission` has run and returns them as `T`s.
+fn map_and_read<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+    submission: wgpu::SubmissionIndex,
+) -> Result<Vec<T>> {
+    let slice = buffer.slice(..bytes);
+    let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    wait_for(ctx, submission)?;
+    read_mapped(ctx, buffer, bytes, rx)
+}
+
+fn wait_for(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
+        })
+        .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
+    Ok(())
+}
+
+/// Copies out a buffer whose map was requested (answer on `rx`), then unmaps it.
+fn read_mapped<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+    rx: futures_intrusive::channel::shared::OneshotReceiver<Result<(), wgpu::BufferAsyncError>>,
+) -> Result<Vec<T>> {
+    match pollster::block_on(rx.receive()) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => return Err(Error::Gpu(format!("reading results back failed: {e}"))),
+        None => {
+            return Err(Error::Gpu(
+                "reading results back failed: no answer from the device".into(),
+            ))
+        }
+    }
+    let values = {
+        let view = buffer
+            .slice(..bytes)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+        bytemuck::cast_slice::<u8, T>(&view).to_vec()
+    };
+    buffer.unmap();
+    ctx.check()?;
+    Ok(values)
 }
 
 impl Engine for GpuEngine<'_> {
     fn finish(&mut self) -> Result<()> {
+        self.flush();
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -386,91 +883,159 @@ impl Engine for GpuEngine<'_> {
         self.ctx.check()
     }
 
-    fn set_order(&mut self, order: &[u32]) -> Result<()> {
-        self.ctx
-            .queue
-            .write_buffer(&self.order, 0, bytemuck::cast_slice(order));
+    fn set_epoch(&mut self, epoch: &Epoch) -> Result<()> {
+        // Recorded steps of the previous epoch read the order buffers being replaced.
+        self.flush();
+        match self.stream.as_mut() {
+            None => self.set_resident_epoch(epoch),
+            Some(stream) => {
+                stream.order.clear();
+                stream.order.extend_from_slice(&epoch.order);
+                let n_chunks = epoch.chunks.len();
+                stream.chunk_start = vec![0; n_chunks];
+                stream.chunk_rank = vec![0; n_chunks];
+                let mut at = 0;
+                for (rank, &c) in epoch.chunks.iter().enumerate() {
+                    stream.chunk_start[c] = at;
+                    stream.chunk_rank[c] = rank;
+                    at += (self.data.n_rows() - c * stream.chunk_rows).min(stream.chunk_rows);
+                }
+                stream.chunks = epoch.chunks.clone();
+                stream.epoch_id += 1;
+            }
+        }
         Ok(())
     }
 
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
         let update_groups = (self.width as u32).div_ceil(layout::WORKGROUP_SIZE);
-        for (chunk, chunk_lrs) in batches
-            .chunks(STEPS_PER_SUBMIT)
-            .zip(lrs.chunks(STEPS_PER_SUBMIT))
-        {
-            let stride = self.step_stride as usize;
-            let mut partials = Vec::with_capacity(chunk.len());
-            for (i, (batch, &lr)) in chunk.iter().zip(chunk_lrs).enumerate() {
-                let num_partials = layout::grad_workgroups(batch.rows, self.tile_rows, self.width);
-                partials.push(num_partials);
-                let params = StepParams {
-                    batch_start: batch.start as u32,
-                    batch_rows: batch.rows as u32,
-                    num_partials,
+        for (batch, &lr) in batches.iter().zip(lrs) {
+            let pieces = self.batch_pieces(batch);
+            let Some(last) = pieces.last().copied() else {
+                return Err(Error::Gpu(format!(
+                    "internal: no rows for the batch at {} of this epoch",
+                    batch.start
+                )));
+            };
+            if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
+                self.flush();
+            }
+            let workgroups: Vec<u32> = pieces
+                .iter()
+                .map(|p| layout::grad_workgroups(p.rows, self.rows_per_pass, self.workgroup_cap))
+                .collect();
+            let total: u32 = workgroups.iter().sum();
+            let mut base = 0;
+            let mut slot = 0;
+            for (piece, &wg) in pieces.iter().zip(&workgroups) {
+                slot = self.push_params(StepParams {
+                    batch_start: piece.start as u32,
+                    batch_rows: piece.rows as u32,
+                    num_partials: wg,
+                    partial_base: base,
+                    total_partials: total,
                     lr: lr as f32,
                     inv_batch: 1.0 / batch.rows as f32,
-                    ..Default::default()
-                };
-                self.step_bytes[i * stride..i * stride + std::mem::size_of::<StepParams>()]
-                    .copy_from_slice(bytemuck::bytes_of(&params));
-            }
-            self.ctx
-                .queue
-                .write_buffer(&self.steps, 0, &self.step_bytes[..chunk.len() * stride]);
-            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("steps"),
-                    timestamp_writes: None,
+                    _pad0: 0,
                 });
-                for (i, &num_partials) in partials.iter().enumerate() {
-                    let offset = (i * stride) as u32;
-                    pass.set_bind_group(0, &self.train.bind_group, &[offset]);
-                    pass.set_pipeline(&self.ctx.kernels.grad_partials);
-                    pass.dispatch_workgroups(num_partials, 1, 1);
-                    pass.set_pipeline(&self.ctx.kernels.update);
-                    pass.dispatch_workgroups(update_groups, 1, 1);
-                }
+                self.cmds.push(Cmd::Grad {
+                    shard: piece.shard,
+                    slot,
+                    workgroups: wg,
+                });
+                base += wg;
             }
-            self.ctx.queue.submit([encoder.finish()]);
+            self.cmds.push(Cmd::Update {
+                shard: last.shard,
+                slot,
+                workgroups: update_groups,
+            });
         }
         Ok(())
     }
 
-    fn log_point(&mut self) -> Result<LogPoint> {
-        // One submission: the loss kernel over each dataset, each result copied to the staging
-        // buffer right after its dispatch (scratch is reused), then one readback.
-        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        let weight_bytes = (self.width * 4) as u64;
-        encoder.copy_buffer_to_buffer(&self.weights, 0, &self.staging, 0, weight_bytes);
-        encoder.copy_buffer_to_buffer(
-            &self.velocity,
-            weight_bytes,
-            &self.staging,
-            weight_bytes,
-            weight_bytes,
-        );
-        let mut offset = 2 * weight_bytes;
-        let sets: Vec<&DeviceData> = std::iter::once(&self.train)
-            .chain(self.validation.as_ref())
-            .collect();
-        for set in &sets {
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("data loss"),
-                    timestamp_writes: None,
-                });
-                pass.set_bind_group(0, &set.bind_group, &[0]);
-                pass.set_pipeline(&self.ctx.kernels.data_loss);
-                pass.dispatch_workgroups(set.loss_workgroups, 1, 1);
-            }
-            let bytes = 2 * set.loss_workgroups as u64 * 4;
-            encoder.copy_buffer_to_buffer(&self.scratch, 0, &self.staging, offset, bytes);
-            offset += bytes;
+    fn request_log(&mut self) -> Result<()> {
+        let ring = self.ring_next % LOG_RING;
+        self.ring_next += 1;
+        if self.reads.iter().any(|r| r.ring == ring) {
+            return Err(Error::Gpu(format!(
+                "internal: more than {LOG_RING} log points in flight"
+            )));
         }
-        self.ctx.queue.submit([encoder.finish()]);
-        let values = self.read_staging(offset)?;
+        // Weights hi, then lo (the second half of velocity), then each loss dispatch's partials
+        // (scratch is reused, so each is copied right after its dispatch).
+        let weight_bytes = (self.width * 4) as u64;
+        self.cmds.push(Cmd::Copy {
+            from: Source::Weights,
+            from_offset: 0,
+            ring,
+            to_offset: 0,
+            bytes: weight_bytes,
+        });
+        self.cmds.push(Cmd::Copy {
+            from: Source::Velocity,
+            from_offset: weight_bytes,
+            ring,
+            to_offset: weight_bytes,
+            bytes: weight_bytes,
+        });
+        let mut offset = 2 * weight_bytes;
+        let mut parts = Vec::new();
+        match &self.stream {
+            None => {
+                for s in 0..self.train.len() {
+                    self.queue_loss(Set::Train, s, ring, &mut offset, &mut parts);
+                }
+            }
+            Some(stream) => {
+                // Every chunk once, those already on the device first.
+                let n_chunks = self.data.n_rows().div_ceil(stream.chunk_rows);
+                let mut chunks: Vec<usize> = (0..n_chunks).collect();
+                chunks.sort_by_key(|c| !stream.slot_chunk.contains(&Some(*c)));
+                for chunk in chunks {
+                    let stream = self.stream.as_ref().expect("streaming");
+                    let slot = match stream.slot_chunk.iter().position(|&c| c == Some(chunk)) {
+                        Some(s) => s,
+                        None => {
+                            let s = 1 - stream.active;
+                            self.load_chunk(s, chunk, false);
+                            self.stream.as_mut().expect("streaming").active = s;
+                            s
+                        }
+                    };
+                    self.queue_loss(Set::Train, slot, ring, &mut offset, &mut parts);
+                }
+            }
+        }
+        for s in 0..self.validation.len() {
+            self.queue_loss(Set::Validation, s, ring, &mut offset, &mut parts);
+        }
+        let Some(submission) = self.flush() else {
+            return Err(Error::Gpu("internal: empty log point".into()));
+        };
+        let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+        self.ring[ring]
+            .slice(..offset)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        self.reads.push_back(PendingRead {
+            ring,
+            bytes: offset,
+            parts,
+            submission,
+            mapped: rx,
+        });
+        Ok(())
+    }
+
+    fn take_log(&mut self) -> Result<LogPoint> {
+        let Some(read) = self.reads.pop_front() else {
+            return Err(Error::Gpu("internal: no log point was requested".into()));
+        };
+        wait_for(self.ctx, read.submission)?;
+        let values: Vec<f32> =
+            read_mapped(self.ctx, &self.ring[read.ring], read.bytes, read.mapped)?;
         // Each weight is hi + lo (see shaders/update.wgsl).
         let (hi, lo) = values[..2 * self.width].split_at(self.width);
         let weights = Weights::from_values(
@@ -482,25 +1047,29 @@ impl Engine for GpuEngine<'_> {
                 .collect(),
         );
         let mut at = 2 * self.width;
-        let mut metrics = Vec::new();
-        for set in &sets {
-            let lw = set.loss_workgroups as usize;
-            let loss: f64 = values[at..at + lw].iter().map(|&v| v as f64).sum();
-            let correct: u64 = values[at + lw..at + 2 * lw]
+        let mut sums = [(0.0f64, 0u64); 2];
+        for (set, lw) in read.parts {
+            let lw = lw as usize;
+            let slot = &mut sums[set as usize];
+            slot.0 += values[at..at + lw].iter().map(|&v| v as f64).sum::<f64>();
+            slot.1 += values[at + lw..at + 2 * lw]
                 .iter()
                 .map(|v| v.to_bits() as u64)
-                .sum();
+                .sum::<u64>();
             at += 2 * lw;
-            let m = set.n_rows as f64;
-            metrics.push(Metrics {
-                loss: loss / m,
-                accuracy: self.model.is_classifier().then(|| correct as f64 / m),
-            });
         }
+        let metrics = |(loss, correct): (f64, u64), rows: usize| Metrics {
+            loss: loss / rows as f64,
+            accuracy: self
+                .model
+                .is_classifier()
+                .then(|| correct as f64 / rows as f64),
+        };
+        let val_rows: usize = self.validation.iter().map(|s| s.rows.len()).sum();
         Ok(LogPoint {
             weights,
-            train: metrics[0],
-            validation: metrics.get(1).copied(),
+            train: metrics(sums[0], self.data.n_rows()),
+            validation: (!self.validation.is_empty()).then(|| metrics(sums[1], val_rows)),
         })
     }
 }

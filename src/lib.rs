@@ -21,6 +21,7 @@
 //! # Ok::<(), gpu_regfit::error::Error>(())
 //! ```
 
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod data;

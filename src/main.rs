@@ -38,6 +38,47 @@ enum Command {
     Gen(GenCmd),
     /// List the GPU adapters wgpu can see.
     Devices(DevicesCmd),
+    /// Convert CSV or LIBSVM data to .npy once (X to OUT.npy, y to OUT.target.npy), so large data
+    /// is memory-mapped instead of parsed on every run.
+    Convert(ConvertCmd),
+    /// Time epochs on the GPU solver and the CPU reference over a matrix of sizes, with the
+    /// device's copy bandwidth measured in the same run.
+    Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct BenchCmd {
+    /// Sizes to measure: ROWSxFEATURES[xBATCH][:MODEL], comma-separated (e.g.
+    /// 1Mx128x4096,100kx16:logistic). Default: a matrix that takes under 2 minutes on 2 CPU cores
+    /// with the software adapter.
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Seconds to time each engine per size (at least one epoch).
+    #[arg(long, default_value_t = 0.5)]
+    min_seconds: f64,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuArgs,
+}
+
+#[derive(Args)]
+struct ConvertCmd {
+    /// Input: .csv (header row; numeric target) or .libsvm/.svm.
+    input: PathBuf,
+    /// Output X, ending in .npy; y goes to <stem>.target.npy beside it.
+    out: PathBuf,
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Target column of a CSV file (default: the last column).
+    #[arg(long)]
+    target: Option<String>,
+    /// Width of LIBSVM data (default: the largest index in the file).
+    #[arg(long)]
+    features: Option<usize>,
 }
 
 #[derive(Args)]
@@ -437,6 +478,8 @@ fn main() -> ExitCode {
         Command::Gen(GenCmd::Spiral(cmd)) => run_gen_spiral(cmd),
         Command::Gen(GenCmd::Classification(cmd)) => run_gen_classification(cmd),
         Command::Devices(cmd) => run_devices(cmd),
+        Command::Convert(cmd) => run_convert(cmd),
+        Command::Bench(cmd) => run_bench(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -781,13 +824,11 @@ fn check_gen_output(out: &Path) -> Result<(), Error> {
 /// Writes generated data as .csv (x0.., y) or .npy (X, and y in <stem>.target.npy).
 fn write_generated(out: &Path, data: &Dataset) -> anyhow::Result<()> {
     if Format::from_path(out)? == Format::Npy {
-        let (xb, yb) = data::write_npy_pair(&data.x, &data.y)?;
         let y_path = data::default_target_path(out);
-        report::write_atomic(out, &xb)?;
-        report::write_atomic(&y_path, &yb)?;
+        data::write_npy_files(data.x.view(), &data.y, out, &y_path)?;
         println!("wrote {} (X) and {} (y)", out.display(), y_path.display());
     } else {
-        report::write_atomic(out, data::format_csv(&data.x, &data.y).as_bytes())?;
+        report::write_atomic(out, data::format_csv(data.x.view(), &data.y).as_bytes())?;
         println!("wrote {}", out.display());
     }
     Ok(())
@@ -856,6 +897,86 @@ fn run_devices(cmd: DevicesCmd) -> anyhow::Result<()> {
             "{:<44} {:<8} {:<14} {:>20} {:>16}",
             a.name, a.backend, a.device_type, a.max_storage_binding, a.max_buffer
         );
+    }
+    Ok(())
+}
+
+fn run_convert(cmd: ConvertCmd) -> anyhow::Result<()> {
+    if Format::from_path(&cmd.out).ok() != Some(Format::Npy) {
+        return Err(Error::Format {
+            path: cmd.out,
+            message: "the output must end in .npy (y is written to <stem>.target.npy)".into(),
+        }
+        .into());
+    }
+    check_writable(&cmd.out)?;
+    let options = LoadOptions {
+        format: cmd.format.map(FormatArg::format),
+        target: cmd.target.as_deref(),
+        features: cmd.features,
+        ..LoadOptions::default()
+    };
+    let data = Dataset::load(&cmd.input, &options)?;
+    let y_path = data::default_target_path(&cmd.out);
+    data::write_npy_files(data.x.view(), &data.y, &cmd.out, &y_path)?;
+    println!(
+        "wrote {} ({} rows × {} features, f32) and {} (y)",
+        cmd.out.display(),
+        data.n_rows(),
+        data.n_features(),
+        y_path.display()
+    );
+    Ok(())
+}
+
+fn run_bench(cmd: BenchCmd) -> anyhow::Result<()> {
+    use gpu_regfit::bench;
+    let sizes = bench::parse_sizes(cmd.sizes.as_deref().unwrap_or(bench::DEFAULT_SIZES))?;
+    if !(cmd.min_seconds.is_finite() && cmd.min_seconds >= 0.0) {
+        return Err(Error::invalid("min-seconds", cmd.min_seconds, "must be a number ≥ 0").into());
+    }
+    if let Some(path) = &cmd.json {
+        check_writable(path)?;
+    }
+    let ctx = gpu_regfit::gpu::GpuContext::new(cmd.adapter.as_deref())?;
+    let options = cmd.gpu.options();
+    let copy_gbps = bench::copy_bandwidth(&ctx)?;
+    eprintln!(
+        "{}: copy bandwidth {copy_gbps:.2} GB/s; {} sizes",
+        ctx.adapter.label(),
+        sizes.len()
+    );
+    let mut results = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let data = bench::bench_data(size)?;
+        let r = bench::run_one(&ctx, &options, size, &data, cmd.min_seconds, copy_gbps)?;
+        eprintln!(
+            "[{}/{}] {}x{} batch {} {}: gpu {:.5} s/epoch, cpu {:.5} s/epoch ({:.2}x), {:.2} GB/s",
+            i + 1,
+            sizes.len(),
+            size.rows,
+            size.features,
+            size.batch,
+            size.model.name(),
+            r.gpu_epoch_seconds,
+            r.cpu_epoch_seconds,
+            r.speedup,
+            r.gpu_gbps
+        );
+        results.push(r);
+    }
+    let report = bench::BenchReport {
+        device: ctx.adapter.clone(),
+        cpu: format!(
+            "cpu reference (f64, {} threads)",
+            rayon::current_num_threads()
+        ),
+        copy_gbps,
+        results,
+    };
+    print!("{}", report.table());
+    if let Some(path) = &cmd.json {
+        report::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
     Ok(())
 }

@@ -136,12 +136,9 @@ pub fn predicted_class(model: Model, z: &[f64]) -> usize {
 
 /// Loss and accuracy over all rows, accumulated in f64, in parallel over row blocks.
 pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
-    let x = data
-        .x
-        .as_slice()
-        .expect("Dataset keeps X in standard layout");
+    let x = data.x_slice();
     let d = data.n_features();
-    let y = data.y.as_slice().expect("Dataset keeps y contiguous");
+    let y = data.y_slice();
     let (loss, correct) = x
         .par_chunks(ROWS_PER_TASK * d)
         .zip(y.par_chunks(ROWS_PER_TASK))
@@ -198,11 +195,8 @@ pub fn evaluate(model: Model, data: &Dataset, penalty: &Penalty, w: &Weights) ->
 pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64, Weights) {
     let d = data.n_features();
     let stride = d + 1;
-    let x = data
-        .x
-        .as_slice()
-        .expect("Dataset keeps X in standard layout");
-    let y = data.y.as_slice().expect("Dataset keeps y contiguous");
+    let x = data.x_slice();
+    let y = data.y_slice();
     let width = w.values.len();
     let (loss, sum) = x
         .par_chunks(ROWS_PER_TASK * d)

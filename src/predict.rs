@@ -145,9 +145,11 @@ impl Predictor {
             // select along columns gives a column-major array; X is kept row-major.
             aligned.x = data
                 .x
+                .view()
                 .select(Axis(1), &cols)
                 .as_standard_layout()
-                .into_owned();
+                .into_owned()
+                .into();
             aligned.feature_names = self.feature_names.clone();
             return Ok((aligned, warning));
         }
@@ -185,7 +187,7 @@ impl Predictor {
             .is_classifier()
             .then(|| ndarray::Array2::<f64>::zeros((n, self.classes.as_ref().map_or(1, Vec::len))));
         let mut z = vec![0.0; k];
-        for (i, row) in data.x.rows().into_iter().enumerate() {
+        for (i, row) in data.x.view().rows().into_iter().enumerate() {
             let row = row.as_slice().expect("standard layout");
             self.weights.logits_into(row, &mut z);
             if !self.model.is_classifier() {

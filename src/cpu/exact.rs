@@ -57,7 +57,7 @@ fn build(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> (Gram, Inter
         Intercept::None
     } else if penalty.bias_l1 == 0.0 && penalty.bias_l2 == 0.0 {
         let mut x_mean = vec![0.0; d];
-        for row in data.x.rows() {
+        for row in data.x.view().rows() {
             for (s, &v) in x_mean.iter_mut().zip(row) {
                 *s += v as f64;
             }
@@ -83,9 +83,10 @@ fn build(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> (Gram, Inter
     let mut start = 0;
     while start < n {
         let rows = ROWS_PER_CHUNK.min(n - start);
+        let x = data.x.view();
         let a = Mat::<f64>::from_fn(rows, p, |i, j| {
             if j < d {
-                data.x[[start + i, j]] as f64 - shift[j]
+                x[[start + i, j]] as f64 - shift[j]
             } else {
                 1.0
             }

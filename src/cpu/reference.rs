@@ -69,12 +69,8 @@ impl Engine for CpuEngine<'_> {
     }
 
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
-        let x = self
-            .data
-            .x
-            .as_slice()
-            .expect("Dataset keeps X in standard layout");
-        let y = self.data.y.as_slice().expect("Dataset keeps y contiguous");
+        let x = self.data.x_slice();
+        let y = self.data.y_slice();
         for (batch, &lr) in batches.iter().zip(lrs) {
             kernels::grad_partials(
                 self.model,

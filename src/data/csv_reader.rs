@@ -4,7 +4,7 @@
 
 use super::{open_input, Dataset};
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView2};
 use std::path::Path;
 
 /// Which column of a CSV file is the target.
@@ -172,7 +172,7 @@ pub fn read_csv_with(path: &Path, target: CsvTarget, text_target: bool) -> Resul
 }
 
 /// Formats X and y as CSV text with header `x0,...,x{d-1},y` (numbers only, so no quoting).
-pub fn format_csv(x: &Array2<f32>, y: &Array1<f32>) -> String {
+pub fn format_csv(x: ArrayView2<f32>, y: &Array1<f32>) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(x.len() * 12);
     for j in 0..x.ncols() {

@@ -5,6 +5,7 @@ mod csv_reader;
 pub mod generate;
 pub mod labels;
 mod libsvm;
+mod matrix;
 mod npy;
 pub mod split;
 pub mod standardize;
@@ -16,13 +17,14 @@ use std::path::Path;
 pub use csv_reader::{csv_headers, format_csv, read_csv, read_csv_with, CsvTarget};
 pub use labels::Label;
 pub use libsvm::read_libsvm;
-pub use npy::{default_target_path, read_npy_pair, read_npy_x, write_npy_pair};
+pub use matrix::Matrix;
+pub use npy::{default_target_path, read_npy_pair, read_npy_x, write_npy_files};
 pub use standardize::Standardizer;
 
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Rows × features, row-major (standard layout).
-    pub x: Array2<f32>,
+    /// Rows × features, row-major; owned or memory-mapped.
+    pub x: Matrix,
     pub y: Array1<f32>,
     pub feature_names: Vec<String>,
     pub target_name: String,
@@ -106,9 +108,7 @@ impl Dataset {
 
     /// X as one row-major slice (rows × features).
     pub fn x_slice(&self) -> &[f32] {
-        self.x
-            .as_slice()
-            .expect("Dataset keeps X in standard layout")
+        self.x.as_slice()
     }
 
     pub fn y_slice(&self) -> &[f32] {
@@ -117,6 +117,12 @@ impl Dataset {
 
     /// Builds a dataset, checking shapes and that every value is finite.
     pub fn new(x: Array2<f32>, y: Array1<f32>, source: &str) -> Result<Self> {
+        Self::from_matrix(Matrix::from(x), y, source)
+    }
+
+    /// As [`Dataset::new`], for an owned or memory-mapped X.
+    pub fn from_matrix(x: Matrix, y: Array1<f32>, source: &str) -> Result<Self> {
+        use rayon::prelude::*;
         let path = Path::new(source);
         if x.nrows() != y.len() {
             return Err(Error::LengthMismatch {
@@ -137,13 +143,14 @@ impl Dataset {
                 message: "no feature columns".into(),
             });
         }
-        if let Some(((row, column), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        // One parallel pass (a mapped X is read, not copied).
+        if let Some(i) = x.as_slice().par_iter().position_first(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 path: path.into(),
                 what: "X",
-                row,
-                column,
-                value: *v as f64,
+                row: i / x.ncols(),
+                column: i % x.ncols(),
+                value: x.as_slice()[i] as f64,
             });
         }
         if let Some((row, v)) = y.indexed_iter().find(|(_, v)| !v.is_finite()) {
@@ -155,11 +162,6 @@ impl Dataset {
                 value: *v as f64,
             });
         }
-        let x = if x.is_standard_layout() {
-            x
-        } else {
-            x.as_standard_layout().into_owned()
-        };
         let feature_names = (0..x.ncols()).map(|j| format!("x{j}")).collect();
         Ok(Dataset {
             x,
@@ -189,11 +191,13 @@ impl Dataset {
     /// The rows `rows` of this dataset (same names and classes), for validation splits.
     pub fn select(&self, rows: &[usize]) -> Dataset {
         Dataset {
-            x: self
-                .x
-                .select(ndarray::Axis(0), rows)
-                .as_standard_layout()
-                .into_owned(),
+            x: Matrix::from(
+                self.x
+                    .view()
+                    .select(ndarray::Axis(0), rows)
+                    .as_standard_layout()
+                    .into_owned(),
+            ),
             y: self.y.select(ndarray::Axis(0), rows),
             feature_names: self.feature_names.clone(),
             target_name: self.target_name.clone(),

@@ -1,11 +1,13 @@
 //! .npy input and output: X as a 2-D array (f32 or f64) in one file, y as a 1-D array (or n×1) in a
-//! second file, by default `<stem>.target.npy` beside X.
+//! second file, by default `<stem>.target.npy` beside X. A little-endian f32 X in C order is
+//! memory-mapped, not read into memory; other X files are read and converted to f32.
 
-use super::{open_input as open, Dataset};
+use super::{open_input as open, Dataset, Matrix};
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2, Ix1, Ix2};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray::{Array1, ArrayView2, Ix1, Ix2};
+use ndarray_npy::{ReadNpyError, ReadNpyExt, ViewNpyExt, WriteNpyExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// `data/x.npy` -> `data/x.target.npy`.
 pub fn default_target_path(x_path: &Path) -> PathBuf {
@@ -31,8 +33,36 @@ fn read_array<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f32, 
     }
 }
 
+/// X memory-mapped when the file holds little-endian f32 in C order; `None` for any other .npy
+/// (read by [`read_array`] instead).
+fn map_x(path: &Path) -> Result<Option<Matrix>> {
+    let file = open(path)?.into_inner();
+    // SAFETY: the map is read-only and private to this process. If another process truncates the
+    // file while it is mapped, reads of the lost pages fault; gpu-regfit never writes to its input.
+    let map = match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => Arc::new(map),
+        Err(_) => return Ok(None),
+    };
+    let (rows, cols, offset) = match ArrayView2::<f32>::view_npy(&map) {
+        Ok(view) if view.is_standard_layout() => (
+            view.nrows(),
+            view.ncols(),
+            view.as_ptr() as usize - map.as_ptr() as usize,
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Matrix::mapped(map, offset, rows, cols))
+}
+
+fn read_x(path: &Path) -> Result<Matrix> {
+    match map_x(path)? {
+        Some(x) => Ok(x),
+        None => read_array::<Ix2>(path).map(Matrix::from),
+    }
+}
+
 pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
-    let x: Array2<f32> = read_array::<Ix2>(x_path)?;
+    let x = read_x(x_path)?;
     let y: Array1<f32> = match read_array::<Ix1>(y_path) {
         Ok(y) => y,
         // An n×1 column is accepted as well.
@@ -48,25 +78,53 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
             y_rows: y.len(),
         });
     }
-    Dataset::new(x, y, &x_path.display().to_string())
+    Dataset::from_matrix(x, y, &x_path.display().to_string())
 }
 
 /// X alone (data to predict on); y is all zeros.
 pub fn read_npy_x(x_path: &Path) -> Result<Dataset> {
-    let x: Array2<f32> = read_array::<Ix2>(x_path)?;
+    let x = read_x(x_path)?;
     let y = Array1::zeros(x.nrows());
-    Dataset::new(x, y, &x_path.display().to_string())
+    Dataset::from_matrix(x, y, &x_path.display().to_string())
 }
 
-/// Serializes X and y to .npy bytes (X f32 2-D, y f32 1-D).
-pub fn write_npy_pair(x: &Array2<f32>, y: &Array1<f32>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut xb = Vec::new();
-    let mut yb = Vec::new();
-    let err = |e: ndarray_npy::WriteNpyError| Error::Format {
-        path: PathBuf::from("<npy>"),
-        message: e.to_string(),
-    };
-    x.write_npy(&mut xb).map_err(err)?;
-    y.write_npy(&mut yb).map_err(err)?;
-    Ok((xb, yb))
+/// Writes X (f32, 2-D) to `x_path` and y (f32, 1-D) to `y_path` as .npy, each atomically and
+/// without building the file in memory.
+pub fn write_npy_files(
+    x: ArrayView2<f32>,
+    y: &Array1<f32>,
+    x_path: &Path,
+    y_path: &Path,
+) -> Result<()> {
+    let npy = |e: ndarray_npy::WriteNpyError| std::io::Error::other(e.to_string());
+    crate::report::write_atomic_with(x_path, |w| x.write_npy(w).map_err(npy))?;
+    crate::report::write_atomic_with(y_path, |w| y.write_npy(w).map_err(npy))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    #[test]
+    fn f32_x_is_mapped_and_f64_x_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f32 * 0.5);
+        let y = Array1::from_iter((0..5).map(|v| v as f32));
+        let (xp, yp) = (dir.path().join("x.npy"), dir.path().join("x.target.npy"));
+        write_npy_files(x.view(), &y, &xp, &yp).unwrap();
+        let mapped = read_npy_pair(&xp, &yp).unwrap();
+        assert!(mapped.x.is_mapped());
+        assert_eq!(mapped.x.view(), x.view());
+        assert_eq!(mapped.y, y);
+
+        let x64 = x.mapv(|v| v as f64);
+        let f64_path = dir.path().join("x64.npy");
+        x64.write_npy(std::fs::File::create(&f64_path).unwrap())
+            .unwrap();
+        let read = read_npy_pair(&f64_path, &yp).unwrap();
+        assert!(!read.x.is_mapped());
+        assert_eq!(read.x.view(), x.view());
+    }
 }

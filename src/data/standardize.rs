@@ -18,13 +18,13 @@ impl Standardizer {
         let d = data.n_features();
         let mut mean = vec![0.0f64; d];
         let mut sq = vec![0.0f64; d];
-        for row in data.x.rows() {
+        for row in data.x.view().rows() {
             for (j, &v) in row.iter().enumerate() {
                 mean[j] += v as f64;
             }
         }
         mean.iter_mut().for_each(|m| *m /= n);
-        for row in data.x.rows() {
+        for row in data.x.view().rows() {
             for (j, &v) in row.iter().enumerate() {
                 let c = v as f64 - mean[j];
                 sq[j] += c * c;
@@ -60,7 +60,7 @@ impl Standardizer {
 
     /// Applies this scaling (learned on the training rows) to another dataset, e.g. validation.
     pub fn transform(&self, data: &mut Dataset) {
-        for mut row in data.x.rows_mut() {
+        for mut row in data.x.to_mut().rows_mut() {
             for (j, v) in row.iter_mut().enumerate() {
                 *v = if self.std[j] == 0.0 {
                     0.0

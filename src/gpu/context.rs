@@ -15,6 +15,10 @@ pub struct AdapterDesc {
     pub driver: String,
     pub max_storage_binding: u64,
     pub max_buffer: u64,
+    /// Features::SUBGROUP (the gradient kernel's subgroup reduction).
+    pub subgroups: bool,
+    /// Features::TIMESTAMP_QUERY (pass timing in `bench`).
+    pub timestamps: bool,
 }
 
 impl AdapterDesc {
@@ -30,6 +34,8 @@ impl AdapterDesc {
                 .to_string(),
             max_storage_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
+            subgroups: adapter.features().contains(wgpu::Features::SUBGROUP),
+            timestamps: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
         }
     }
 

@@ -1,0 +1,400 @@
+//! `gpu-regfit bench`: epochs of minibatch SGD timed on the GPU solver and the CPU reference over a
+//! matrix of sizes, with the device's own copy bandwidth measured in the same run, so every speed
+//! is quoted next to what the hardware can do. Before any timing, one epoch of both engines from
+//! the same start must agree (the numbers are worthless otherwise).
+
+use crate::config::{BatchSize, FitConfig, L1Update, Model, Penalty};
+use crate::cpu::{kernels, CpuEngine};
+use crate::data::generate::{self, ClassificationSpec, LinearSpec};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::fit::Engine;
+use crate::gpu::buffers::plan_residency;
+use crate::gpu::{GpuContext, GpuEngine, GpuOptions, Residency};
+use crate::schedule::BatchPlan;
+use serde::Serialize;
+use std::time::Instant;
+
+/// The default matrix: finishes in under 2 minutes on a 2-core CPU with lavapipe.
+pub const DEFAULT_SIZES: &str = "50000x16x512,50000x16x8192,50000x128x512,50000x128x8192,\
+200000x32x4096,50000x16x512:logistic,50000x128x8192:logistic,50000x16x512:softmax";
+
+/// One entry of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BenchSize {
+    pub rows: usize,
+    pub features: usize,
+    pub batch: usize,
+    pub model: Model,
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (num, scale) = match lower.strip_suffix('k') {
+        Some(n) => (n, 1_000),
+        None => match lower.strip_suffix('m') {
+            Some(n) => (n, 1_000_000),
+            None => (lower.as_str(), 1),
+        },
+    };
+    let value: f64 = num.parse().ok()?;
+    let v = value * scale as f64;
+    (v >= 1.0 && v.fract() == 0.0 && v < 1e15).then_some(v as usize)
+}
+
+/// Parses `ROWSxFEATURES[xBATCH][:MODEL],...` (e.g. `1Mx128x4096,100kx16:logistic`); the batch
+/// defaults to 4096 (or all rows when fewer) and the model to linear.
+pub fn parse_sizes(spec: &str) -> Result<Vec<BenchSize>> {
+    let bad = |entry: &str, why: &str| {
+        Error::invalid(
+            "sizes",
+            entry,
+            format!("{why}; expected ROWSxFEATURES[xBATCH][:MODEL], e.g. 100000x32x4096:logistic"),
+        )
+    };
+    let mut sizes = Vec::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (dims, model) = match entry.split_once(':') {
+            Some((d, m)) => (d, m),
+            None => (entry, "linear"),
+        };
+        let model = match model {
+            "linear" => Model::Linear,
+            "logistic" => Model::Logistic,
+            "softmax" => Model::Softmax,
+            _ => return Err(bad(entry, "the model must be linear, logistic or softmax")),
+        };
+        let parts: Vec<usize> = dims
+            .split('x')
+            .map(parse_count)
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad(entry, "sizes must be whole numbers ≥ 1"))?;
+        let (rows, features, batch) = match parts[..] {
+            [r, f] => (r, f, 4096.min(r)),
+            [r, f, b] => (r, f, b),
+            _ => return Err(bad(entry, "two or three sizes")),
+        };
+        if batch > rows {
+            return Err(bad(entry, "the batch is larger than the rows"));
+        }
+        sizes.push(BenchSize {
+            rows,
+            features,
+            batch,
+            model,
+        });
+    }
+    if sizes.is_empty() {
+        return Err(bad(spec, "no sizes"));
+    }
+    Ok(sizes)
+}
+
+/// One row of the report (the keys of `--json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    pub rows: usize,
+    pub features: usize,
+    pub batch: usize,
+    pub model: String,
+    /// Wall-clock seconds of one epoch (order upload, steps, wait for the device).
+    pub gpu_epoch_seconds: f64,
+    pub cpu_epoch_seconds: f64,
+    /// Bytes of X read per epoch (rows × features × 4) per GPU epoch second, in GB/s.
+    pub gpu_gbps: f64,
+    /// gpu_gbps / copy_gbps.
+    pub copy_fraction: f64,
+    /// cpu_epoch_seconds / gpu_epoch_seconds.
+    pub speedup: f64,
+    /// Device time of the epoch's compute passes from timestamp queries, when supported.
+    pub gpu_kernel_seconds: Option<f64>,
+    /// One full-batch gradient Xᵀr on the CPU reference (f64 accumulation, all threads).
+    pub cpu_gradient_seconds: f64,
+    /// The gradient kernel used: "rows", "rows+subgroup" or "tiles".
+    pub kernel: String,
+    /// Training data streamed in chunks (it exceeds --gpu-memory-budget).
+    pub streamed: bool,
+    /// Row shards of X on the device (2 chunk slots when streamed).
+    pub shards: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub device: crate::gpu::AdapterDesc,
+    pub cpu: String,
+    /// Device-to-device buffer copy, bytes copied per second, in GB/s.
+    pub copy_gbps: f64,
+    pub results: Vec<BenchResult>,
+}
+
+/// Bytes copied per second by one device buffer copy (the best of several rounds of 8 copies).
+pub fn copy_bandwidth(ctx: &GpuContext) -> Result<f64> {
+    let bytes = (256u64 << 20).min(ctx.limits.max_buffer_size / 2) & !3;
+    use wgpu::BufferUsages as U;
+    let make = |label| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: U::COPY_SRC | U::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
+    let (a, b) = (make("copy source"), make("copy target"));
+    let wait = || {
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))
+    };
+    let mut best = f64::INFINITY;
+    for round in 0..4 {
+        let copies = if round == 0 { 1 } else { 8 };
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..copies {
+            encoder.copy_buffer_to_buffer(&a, 0, &b, 0, bytes);
+        }
+        let t = Instant::now();
+        ctx.queue.submit([encoder.finish()]);
+        wait()?;
+        if round > 0 {
+            best = best.min(t.elapsed().as_secs_f64() / copies as f64);
+        }
+    }
+    ctx.check()?;
+    Ok(bytes as f64 / best / 1e9)
+}
+
+/// The data of one entry: `gen linear` or `gen classification` with a fixed seed.
+pub fn bench_data(size: &BenchSize) -> Result<Dataset> {
+    let informative = size.features.min(8);
+    Ok(match size.model {
+        Model::Linear => {
+            generate::linear(&LinearSpec {
+                rows: size.rows,
+                features: size.features,
+                informative,
+                noise: 1.0,
+                seed: 0,
+            })?
+            .0
+        }
+        Model::Logistic | Model::Softmax => {
+            generate::classification(&ClassificationSpec {
+                rows: size.rows,
+                features: size.features,
+                informative,
+                classes: if size.model == Model::Logistic { 2 } else { 3 },
+                separation: 1.0,
+                seed: 0,
+            })?
+            .0
+        }
+    })
+}
+
+/// The config every entry runs: SGD with elastic net, l1 by prox.
+pub fn bench_config(size: &BenchSize) -> FitConfig {
+    FitConfig {
+        model: size.model,
+        penalty: Penalty {
+            l1: 1e-4,
+            l2: 1e-4,
+            ..Penalty::default()
+        },
+        l1_update: L1Update::Prox,
+        lr: 0.01,
+        batch_size: BatchSize::Rows(size.batch),
+        ..FitConfig::default()
+    }
+}
+
+/// Runs epochs `first..` on `engine` until `min_seconds` have passed (at least one, at most 20)
+/// and returns the mean seconds per epoch.
+fn time_epochs(
+    engine: &mut dyn Engine,
+    plan: &BatchPlan,
+    first: usize,
+    min_seconds: f64,
+) -> Result<(f64, usize)> {
+    let start = Instant::now();
+    let mut epochs = 0;
+    while epochs == 0 || (start.elapsed().as_secs_f64() < min_seconds && epochs < 20) {
+        let epoch = plan.epoch(first + epochs);
+        engine.set_epoch(&epoch)?;
+        let lrs = vec![plan.lr; epoch.batches.len()];
+        engine.run_steps(&epoch.batches, &lrs)?;
+        engine.finish()?;
+        epochs += 1;
+    }
+    Ok((start.elapsed().as_secs_f64() / epochs as f64, epochs))
+}
+
+/// One warm-up epoch on an engine, then its weights.
+fn warm_up(engine: &mut dyn Engine, plan: &BatchPlan) -> Result<crate::weights::Weights> {
+    let epoch = plan.epoch(0);
+    engine.set_epoch(&epoch)?;
+    engine.run_steps(&epoch.batches, &vec![plan.lr; epoch.batches.len()])?;
+    Ok(engine.log_point()?.weights)
+}
+
+/// Seconds of one full-batch gradient on the CPU reference (the best of 3).
+pub fn cpu_gradient_seconds(data: &Dataset, model: Model) -> f64 {
+    let n = data.n_rows();
+    let w = crate::weights::Weights::zeros(model.outputs(data.n_classes()), data.n_features());
+    let order: Vec<u32> = (0..n as u32).collect();
+    let mut out = vec![0.0; w.values.len()];
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            kernels::grad_partials(
+                model,
+                data.x_slice(),
+                data.y_slice(),
+                &order,
+                crate::schedule::Batch { start: 0, rows: n },
+                &w,
+                &mut out,
+            );
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Measures one entry: correctness first (one epoch of GPU and CPU from zero agree within
+/// 1e-3 relative), then GPU and CPU epochs for at least `min_seconds` each.
+pub fn run_one(
+    ctx: &GpuContext,
+    options: &GpuOptions,
+    size: &BenchSize,
+    data: &Dataset,
+    min_seconds: f64,
+    copy_gbps: f64,
+) -> Result<BenchResult> {
+    let mut cfg = bench_config(size);
+    let residency = plan_residency(
+        ctx.max_binding_bytes(),
+        options,
+        data.n_rows(),
+        data.n_features(),
+        &cfg,
+    )?;
+    if let Residency::Streamed { chunk_rows } = residency {
+        cfg.chunk_rows = Some(chunk_rows);
+    }
+    let plan = BatchPlan::new(&cfg, data.n_rows());
+    let mut gpu = GpuEngine::new(ctx, data, None, &cfg, residency)?;
+    let mut cpu = CpuEngine::new(data, None, &cfg);
+    let gw = warm_up(&mut gpu, &plan)?;
+    let cw = warm_up(&mut cpu, &plan)?;
+    let scale = cw.values.iter().fold(1e-3, |m: f64, v| m.max(v.abs()));
+    let diff = gw.max_abs_diff(&cw);
+    if diff.is_nan() || diff > 1e-3 * scale {
+        return Err(Error::Gpu(format!(
+            "bench {}x{}x{} {}: GPU and CPU weights differ by {diff:e} after one epoch; not timing",
+            size.rows,
+            size.features,
+            size.batch,
+            size.model.name()
+        )));
+    }
+    let timed = gpu.enable_timer();
+    let (gpu_s, gpu_epochs) = time_epochs(&mut gpu, &plan, 1, min_seconds)?;
+    let kernel_s = if timed {
+        gpu.gpu_seconds()?.map(|s| s / gpu_epochs as f64)
+    } else {
+        None
+    };
+    let (cpu_s, _) = time_epochs(&mut cpu, &plan, 1, min_seconds)?;
+    let (kernel, subgroups) = gpu.grad_kernel();
+    let gbps = (data.n_rows() * data.n_features() * 4) as f64 / gpu_s / 1e9;
+    Ok(BenchResult {
+        rows: size.rows,
+        features: size.features,
+        batch: size.batch,
+        model: size.model.name().into(),
+        gpu_epoch_seconds: gpu_s,
+        cpu_epoch_seconds: cpu_s,
+        gpu_gbps: gbps,
+        copy_fraction: gbps / copy_gbps,
+        speedup: cpu_s / gpu_s,
+        gpu_kernel_seconds: kernel_s,
+        cpu_gradient_seconds: cpu_gradient_seconds(data, size.model),
+        kernel: match (kernel, subgroups) {
+            (crate::gpu::layout::GradKernel::Tiles, _) => "tiles".into(),
+            (_, true) => "rows+subgroup".into(),
+            (_, false) => "rows".into(),
+        },
+        streamed: matches!(residency, Residency::Streamed { .. }),
+        shards: gpu.train_shards(),
+    })
+}
+
+impl BenchReport {
+    /// The table `gpu-regfit bench` prints.
+    pub fn table(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "device: {}", self.device.label());
+        let _ = writeln!(out, "cpu:    {}", self.cpu);
+        let _ = writeln!(out, "copy bandwidth: {:.2} GB/s\n", self.copy_gbps);
+        let _ = writeln!(
+            out,
+            "{:>9} {:>5} {:>6} {:<9} {:>12} {:>12} {:>8} {:>7} {:>8} {:<14}",
+            "rows",
+            "d",
+            "batch",
+            "model",
+            "gpu s/epoch",
+            "cpu s/epoch",
+            "speedup",
+            "GB/s",
+            "of copy",
+            "kernel"
+        );
+        for r in &self.results {
+            let _ = writeln!(
+                out,
+                "{:>9} {:>5} {:>6} {:<9} {:>12.5} {:>12.5} {:>7.2}x {:>7.2} {:>7.1}% {:<14}",
+                r.rows,
+                r.features,
+                r.batch,
+                r.model,
+                r.gpu_epoch_seconds,
+                r.cpu_epoch_seconds,
+                r.speedup,
+                r.gpu_gbps,
+                100.0 * r.copy_fraction,
+                format!("{}{}", r.kernel, if r.streamed { ", streamed" } else { "" })
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_sizes_name_the_entry() {
+        let s = parse_sizes("1Mx128x4096, 100kx16:logistic,10x3").unwrap();
+        assert_eq!(
+            s[0],
+            BenchSize {
+                rows: 1_000_000,
+                features: 128,
+                batch: 4096,
+                model: Model::Linear
+            }
+        );
+        assert_eq!(
+            (s[1].rows, s[1].batch, s[1].model),
+            (100_000, 4096, Model::Logistic)
+        );
+        assert_eq!(s[2].batch, 10);
+        assert_eq!(parse_sizes(DEFAULT_SIZES).unwrap().len(), 8);
+        for bad in ["", "10", "10x0", "10x3x20", "10x3:ridge", "axb"] {
+            let e = parse_sizes(bad).unwrap_err().to_string();
+            assert!(e.contains("sizes"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The design matrix X: rows × features, f32, row-major. Either owned, or a read-only memory map of
+//! an .npy file, so a 10 GB X is uploaded to the GPU (or streamed) straight from the page cache
+//! without first being copied into a Vec.
+
+use ndarray::{Array2, ArrayView2};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    store: Store,
+}
+
+#[derive(Clone)]
+enum Store {
+    Owned(Array2<f32>),
+    /// rows × cols little-endian f32 at byte `offset` of the map.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+    },
+}
+
+impl Matrix {
+    /// A view of `rows × cols` f32 values at `offset` of `map`, or `None` when they are not there
+    /// or not 4-byte aligned.
+    pub fn mapped(
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+        rows: usize,
+        cols: usize,
+    ) -> Option<Self> {
+        let bytes = rows.checked_mul(cols)?.checked_mul(4)?;
+        let data = map.get(offset..offset.checked_add(bytes)?)?;
+        bytemuck::try_cast_slice::<u8, f32>(data).ok()?;
+        Some(Matrix {
+            rows,
+            cols,
+            store: Store::Mapped { map, offset },
+        })
+    }
+
+    pub fn nrows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn ncols(&self) -> usize {
+        self.cols
+    }
+
+    /// All values, row-major.
+    pub fn as_slice(&self) -> &[f32] {
+        match &self.store {
+            Store::Owned(a) => a
+                .as_slice()
+                .expect("Matrix keeps owned X in standard layout"),
+            Store::Mapped { map, offset } => {
+                bytemuck::cast_slice(&map[*offset..*offset + self.rows * self.cols * 4])
+            }
+        }
+    }
+
+    pub fn view(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.rows, self.cols), self.as_slice())
+            .expect("the slice holds rows × cols values")
+    }
+
+    /// X for writing: a mapped X is copied into memory first (e.g. by --standardize).
+    pub fn to_mut(&mut self) -> &mut Array2<f32> {
+        if let Store::Mapped { .. } = self.store {
+            self.store = Store::Owned(self.view().to_owned());
+        }
+        match &mut self.store {
+            Store::Owned(a) => a,
+            Store::Mapped { .. } => unreachable!("converted above"),
+        }
+    }
+
+    /// Whether X is read from a memory-mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.store, Store::Mapped { .. })
+    }
+}
+
+impl From<Array2<f32>> for Matrix {
+    fn from(a: Array2<f32>) -> Self {
+        let a = if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        };
+        Matrix {
+            rows: a.nrows(),
+            cols: a.ncols(),
+            store: Store::Owned(a),
+        }
+    }
+}
+
+impl fmt::Debug for Matrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Matrix({} × {}, {})",
+            self.rows,
+            self.cols,
+            if self.is_mapped() { "mapped" } else { "owned" }
+        )
+    }
+}

@@ -271,9 +271,10 @@ pub fn sign(v: f64) -> f64 {
 pub fn dot(row: &[f32], w: &[f64]) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0f64; LANES];
-    let (xc, xt) = row.as_chunks::<LANES>();
-    let (wc, wt) = w[..row.len()].as_chunks::<LANES>();
-    for (x, w) in xc.iter().zip(wc) {
+    let xc = row.chunks_exact(LANES);
+    let wc = w[..row.len()].chunks_exact(LANES);
+    let (xt, wt) = (xc.remainder(), wc.remainder());
+    for (x, w) in xc.zip(wc) {
         for l in 0..LANES {
             acc[l] += x[l] as f64 * w[l];
         }

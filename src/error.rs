@@ -57,12 +57,6 @@ pub enum Error {
     NoAdapter,
     #[error("no adapter matches `{wanted}` (available: {available})")]
     AdapterNotFound { wanted: String, available: String },
-    #[error("{what} needs {bytes} bytes but the adapter allows at most {limit} bytes per binding (row sharding arrives in a later release; use fewer rows or a GPU with a larger binding limit)")]
-    TooLargeForBinding {
-        what: &'static str,
-        bytes: u64,
-        limit: u64,
-    },
     #[error("{features} features exceed the fused kernel's limit of {limit}")]
     TooManyFeatures { features: usize, limit: usize },
     #[error("{classes} classes exceed the GPU kernel's limit of {limit}; use --device cpu")]

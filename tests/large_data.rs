@@ -52,6 +52,14 @@ fn weights_of(
     s.fit_raw(data, val, cfg).unwrap().weights.values
 }
 
+/// The training and validation loss of every log point.
+fn losses(r: &gpu_regfit::fit::FitResult) -> Vec<f64> {
+    r.history
+        .iter()
+        .flat_map(|h| [h.data_loss, h.val_loss.unwrap()])
+        .collect()
+}
+
 /// X split into shards of 37 rows (a binding of 37 rows × d × 4 bytes): the same answer as one
 /// shard and as the CPU, for every model, minibatch and full batch, with a sharded validation set.
 #[test]
@@ -96,12 +104,6 @@ fn sharded_fits_match_unsharded_and_cpu() {
                 RTOL,
                 ATOL,
             );
-            let losses = |r: &gpu_regfit::fit::FitResult| -> Vec<f64> {
-                r.history
-                    .iter()
-                    .flat_map(|h| [h.data_loss, h.val_loss.unwrap()])
-                    .collect()
-            };
             assert_close(
                 &format!("{what}: logged losses"),
                 &losses(&gs),
@@ -153,12 +155,6 @@ fn streamed_fits_match_cpu_on_the_same_order() {
                 RTOL,
                 ATOL,
             );
-            let losses = |r: &gpu_regfit::fit::FitResult| -> Vec<f64> {
-                r.history
-                    .iter()
-                    .flat_map(|h| [h.data_loss, h.val_loss.unwrap()])
-                    .collect()
-            };
             assert_eq!(g.history.len(), c.history.len());
             assert_close(
                 &format!("{what}: logged losses"),

@@ -7,14 +7,13 @@
 //! the install hint unless GPU_REGFIT_SKIP_GPU=1 (then only the CPU is timed).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use gpu_regfit::bench::{bench_config, bench_data, BenchSize};
+use gpu_regfit::bench::{bench_config, bench_data, check_one_epoch, BenchSize};
 use gpu_regfit::config::Model;
 use gpu_regfit::cpu::CpuEngine;
 use gpu_regfit::fit::Engine;
-use gpu_regfit::gpu::buffers::{device_row_bytes, plan_residency};
-use gpu_regfit::gpu::{GpuContext, GpuEngine, GpuOptions, Residency};
+use gpu_regfit::gpu::buffers::{device_row_bytes, plan_fit};
+use gpu_regfit::gpu::{GpuContext, GpuEngine, GpuOptions};
 use gpu_regfit::schedule::BatchPlan;
-use gpu_regfit::weights::Weights;
 
 /// (rows, features, batch, model, streamed)
 fn sizes() -> Vec<(usize, usize, usize, Model, bool)> {
@@ -33,15 +32,6 @@ fn sizes() -> Vec<(usize, usize, usize, Model, bool)> {
             (65_536, 16, 4096, Model::Linear, true),
         ]
     }
-}
-
-/// One epoch from zero weights on `engine`, then its weights.
-fn one_epoch(engine: &mut dyn Engine, plan: &BatchPlan) -> Weights {
-    let epoch = plan.epoch(0);
-    engine.set_epoch(&epoch).expect("order");
-    let lrs = vec![plan.lr; epoch.batches.len()];
-    engine.run_steps(&epoch.batches, &lrs).expect("epoch");
-    engine.log_point().expect("log point").weights
 }
 
 /// Times one step and one epoch on `engine` (already holding the data).
@@ -105,21 +95,13 @@ fn bench(c: &mut Criterion) {
             ..GpuOptions::default()
         };
         if let Some(ctx) = &ctx {
-            let residency = plan_residency(ctx.max_binding_bytes(), &options, rows, features, &cfg)
-                .expect("residency");
-            if let Residency::Streamed { chunk_rows } = residency {
-                cfg.chunk_rows = Some(chunk_rows);
-            }
+            // Streamed: the CPU reference is timed on the same chunked order.
+            let residency;
+            (residency, cfg) = plan_fit(ctx, &options, &data, &cfg).expect("residency");
             let plan = BatchPlan::new(&cfg, rows);
             let mut gpu = GpuEngine::new(ctx, &data, None, &cfg, residency).expect("gpu engine");
             let mut cpu = CpuEngine::new(&data, None, &cfg);
-            let (g, c) = (one_epoch(&mut gpu, &plan), one_epoch(&mut cpu, &plan));
-            let scale = c.values.iter().fold(1e-3, |m: f64, v| m.max(v.abs()));
-            let worst = g.max_abs_diff(&c);
-            assert!(
-                worst <= 1e-3 * scale,
-                "GPU and CPU disagree by {worst} at {id}"
-            );
+            check_one_epoch(&mut gpu, &mut cpu, &plan, &id).expect("GPU and CPU agree");
             time_engine(&mut group, "gpu", &id, &mut gpu, &plan);
         }
         let plan = BatchPlan::new(&cfg, rows);

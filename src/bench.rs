@@ -9,7 +9,7 @@ use crate::data::generate::{self, ClassificationSpec, LinearSpec};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fit::Engine;
-use crate::gpu::buffers::plan_residency;
+use crate::gpu::buffers::plan_fit;
 use crate::gpu::{GpuContext, GpuEngine, GpuOptions, Residency};
 use crate::schedule::BatchPlan;
 use serde::Serialize;
@@ -236,6 +236,26 @@ fn warm_up(engine: &mut dyn Engine, plan: &BatchPlan) -> Result<crate::weights::
     Ok(engine.log_point()?.weights)
 }
 
+/// The check before any timing: one epoch from zero on the GPU and the CPU engine must agree
+/// within 1e-3 of the largest weight. Returns the largest difference, or an error naming `what`.
+pub fn check_one_epoch(
+    gpu: &mut dyn Engine,
+    cpu: &mut dyn Engine,
+    plan: &BatchPlan,
+    what: &str,
+) -> Result<f64> {
+    let gw = warm_up(gpu, plan)?;
+    let cw = warm_up(cpu, plan)?;
+    let scale = cw.values.iter().fold(1e-3, |m: f64, v| m.max(v.abs()));
+    let diff = gw.max_abs_diff(&cw);
+    if diff.is_nan() || diff > 1e-3 * scale {
+        return Err(Error::Gpu(format!(
+            "bench {what}: GPU and CPU weights differ by {diff:e} after one epoch; not timing"
+        )));
+    }
+    Ok(diff)
+}
+
 /// Seconds of one full-batch gradient on the CPU reference (the best of 3).
 pub fn cpu_gradient_seconds(data: &Dataset, model: Model) -> f64 {
     let n = data.n_rows();
@@ -269,33 +289,18 @@ pub fn run_one(
     min_seconds: f64,
     copy_gbps: f64,
 ) -> Result<BenchResult> {
-    let mut cfg = bench_config(size);
-    let residency = plan_residency(
-        ctx.max_binding_bytes(),
-        options,
-        data.n_rows(),
-        data.n_features(),
-        &cfg,
-    )?;
-    if let Residency::Streamed { chunk_rows } = residency {
-        cfg.chunk_rows = Some(chunk_rows);
-    }
+    let (residency, cfg) = plan_fit(ctx, options, data, &bench_config(size))?;
     let plan = BatchPlan::new(&cfg, data.n_rows());
     let mut gpu = GpuEngine::new(ctx, data, None, &cfg, residency)?;
     let mut cpu = CpuEngine::new(data, None, &cfg);
-    let gw = warm_up(&mut gpu, &plan)?;
-    let cw = warm_up(&mut cpu, &plan)?;
-    let scale = cw.values.iter().fold(1e-3, |m: f64, v| m.max(v.abs()));
-    let diff = gw.max_abs_diff(&cw);
-    if diff.is_nan() || diff > 1e-3 * scale {
-        return Err(Error::Gpu(format!(
-            "bench {}x{}x{} {}: GPU and CPU weights differ by {diff:e} after one epoch; not timing",
-            size.rows,
-            size.features,
-            size.batch,
-            size.model.name()
-        )));
-    }
+    let what = format!(
+        "{}x{}x{} {}",
+        size.rows,
+        size.features,
+        size.batch,
+        size.model.name()
+    );
+    check_one_epoch(&mut gpu, &mut cpu, &plan, &what)?;
     let timed = gpu.enable_timer();
     let (gpu_s, gpu_epochs) = time_epochs(&mut gpu, &plan, 1, min_seconds)?;
     let kernel_s = if timed {

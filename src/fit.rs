@@ -222,11 +222,19 @@ pub fn drive(
     let mut pending: VecDeque<PendingLog> = VecDeque::new();
     let mut global_step = 0usize;
     let mut stop = false;
+    // Full batch: the order never changes, so it is built and uploaded once.
+    let full_batch_epoch = plan.full_batch.then(|| plan.epoch(0));
+    let mut shuffled;
     'epochs: for epoch in 0..cfg.epochs {
-        let this_epoch = plan.epoch(epoch);
-        // Full batch: the order never changes, so it is uploaded once.
-        if epoch == 0 || !plan.full_batch {
-            engine.set_epoch(&this_epoch)?;
+        let this_epoch = match &full_batch_epoch {
+            Some(e) => e,
+            None => {
+                shuffled = plan.epoch(epoch);
+                &shuffled
+            }
+        };
+        if epoch == 0 || full_batch_epoch.is_none() {
+            engine.set_epoch(this_epoch)?;
         }
         let batches = &this_epoch.batches;
         let mut s = 0;

@@ -88,6 +88,29 @@ pub fn plan_residency(
     Ok(Residency::Streamed { chunk_rows })
 }
 
+/// [`plan_residency`] for `data` on `ctx`, and the config the fit then runs: when the data is
+/// streamed, batches are drawn within its chunks, so `chunk_rows` is set (the CPU twin needs it
+/// to see the same batches).
+pub fn plan_fit(
+    ctx: &GpuContext,
+    options: &GpuOptions,
+    data: &crate::data::Dataset,
+    cfg: &FitConfig,
+) -> Result<(Residency, FitConfig)> {
+    let residency = plan_residency(
+        ctx.max_binding_bytes(),
+        options,
+        data.n_rows(),
+        data.n_features(),
+        cfg,
+    )?;
+    let mut cfg = cfg.clone();
+    if let Residency::Streamed { chunk_rows } = residency {
+        cfg.chunk_rows = Some(chunk_rows);
+    }
+    Ok((residency, cfg))
+}
+
 /// One binding's worth of rows on the device.
 pub struct Shard {
     /// Rows of the dataset it holds (for a stream slot: the chunk now in it).

@@ -3,7 +3,7 @@
 //! parameters written once per submission. Log points are copied into a ring of staging buffers
 //! and read back later, so the queue never waits for the host.
 
-use super::buffers::{self, plan_residency, GpuOptions, Residency, Shard, Shared};
+use super::buffers::{self, plan_fit, GpuOptions, Residency, Shard, Shared};
 use super::context::GpuContext;
 use super::layout::{
     self, FitParams, GradKernel, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
@@ -60,13 +60,7 @@ impl GpuSolver {
 
     /// Where the training rows of `data` would live for `cfg`.
     pub fn residency(&self, data: &Dataset, cfg: &FitConfig) -> Result<Residency> {
-        plan_residency(
-            self.ctx.max_binding_bytes(),
-            &self.options,
-            data.n_rows(),
-            data.n_features(),
-            cfg,
-        )
+        plan_fit(&self.ctx, &self.options, data, cfg).map(|(residency, _)| residency)
     }
 }
 
@@ -85,18 +79,7 @@ impl Solver for GpuSolver {
         let mut options = self.options;
         let needed = data.n_rows() as u64 * buffers::device_row_bytes(data.n_features());
         loop {
-            let residency = plan_residency(
-                self.ctx.max_binding_bytes(),
-                &options,
-                data.n_rows(),
-                data.n_features(),
-                cfg,
-            )?;
-            // Streaming draws batches within chunks: the plan (and the CPU twin) must know.
-            let mut cfg = cfg.clone();
-            if let Residency::Streamed { chunk_rows } = residency {
-                cfg.chunk_rows = Some(chunk_rows);
-            }
+            let (residency, cfg) = plan_fit(&self.ctx, &options, data, cfg)?;
             match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
                 Ok(mut engine) => {
                     return drive(
@@ -233,6 +216,8 @@ pub struct GpuEngine<'a> {
     batch_starts: Vec<usize>,
     pieces: Vec<Piece>,
     piece_index: Vec<usize>,
+    /// The current step's pieces (reused).
+    step_pieces: Vec<Piece>,
     cmds: Vec<Cmd>,
     params: Vec<u8>,
     slots_used: usize,
@@ -484,6 +469,7 @@ impl<'a> GpuEngine<'a> {
             batch_starts: Vec::new(),
             pieces: Vec::new(),
             piece_index: Vec::new(),
+            step_pieces: Vec::new(),
             cmds: Vec::new(),
             params: vec![0; MAX_STEP_SLOTS * step_stride],
             slots_used: 0,
@@ -653,27 +639,28 @@ impl<'a> GpuEngine<'a> {
     }
 
     /// The pieces of one batch: one per shard it touches (one when streaming).
-    fn batch_pieces(&mut self, batch: &Batch) -> Vec<Piece> {
+    /// Fills `step_pieces` with the pieces of one batch (reused, so the step loop allocates
+    /// nothing).
+    fn batch_pieces(&mut self, batch: &Batch) {
+        self.step_pieces.clear();
         if let Some(stream) = &self.stream {
             let chunk = stream.order[batch.start] as usize / stream.chunk_rows;
             let start = batch.start - stream.chunk_start[chunk];
             let shard = self.stream_slot(chunk);
-            return vec![Piece {
+            self.step_pieces.push(Piece {
                 shard,
                 start,
                 rows: batch.rows,
-            }];
-        }
-        if self.train.len() == 1 {
-            return vec![Piece {
+            });
+        } else if self.train.len() == 1 {
+            self.step_pieces.push(Piece {
                 shard: 0,
                 start: batch.start,
                 rows: batch.rows,
-            }];
-        }
-        match self.batch_starts.binary_search(&batch.start) {
-            Ok(b) => self.pieces[self.piece_index[b]..self.piece_index[b + 1]].to_vec(),
-            Err(_) => Vec::new(),
+            });
+        } else if let Ok(b) = self.batch_starts.binary_search(&batch.start) {
+            self.step_pieces
+                .extend_from_slice(&self.pieces[self.piece_index[b]..self.piece_index[b + 1]]);
         }
     }
 
@@ -744,26 +731,22 @@ impl<'a> GpuEngine<'a> {
             while i < self.cmds.len() {
                 let (group, offset, pipeline, workgroups) = match self.cmds[i] {
                     Cmd::Copy { .. } => break,
-                    Cmd::Grad {
+                    cmd @ (Cmd::Grad {
                         shard,
                         slot,
                         workgroups,
-                    } => (
-                        &self.train[shard].bind_group,
-                        slot,
-                        self.grad_pipeline,
-                        workgroups,
-                    ),
-                    Cmd::Update {
+                    }
+                    | Cmd::Update {
                         shard,
                         slot,
                         workgroups,
-                    } => (
-                        &self.train[shard].bind_group,
-                        slot,
-                        &kernels.update,
-                        workgroups,
-                    ),
+                    }) => {
+                        let pipeline = match cmd {
+                            Cmd::Grad { .. } => self.grad_pipeline,
+                            _ => &kernels.update,
+                        };
+                        (&self.train[shard].bind_group, slot, pipeline, workgroups)
+                    }
                     Cmd::Loss {
                         set,
                         shard,
@@ -909,8 +892,10 @@ impl Engine for GpuEngine<'_> {
 
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
         let update_groups = (self.width as u32).div_ceil(layout::WORKGROUP_SIZE);
+        let mut pieces = std::mem::take(&mut self.step_pieces);
         for (batch, &lr) in batches.iter().zip(lrs) {
-            let pieces = self.batch_pieces(batch);
+            self.batch_pieces(batch);
+            std::mem::swap(&mut pieces, &mut self.step_pieces);
             let Some(last) = pieces.last().copied() else {
                 return Err(Error::Gpu(format!(
                     "internal: no rows for the batch at {} of this epoch",
@@ -920,14 +905,13 @@ impl Engine for GpuEngine<'_> {
             if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
                 self.flush();
             }
-            let workgroups: Vec<u32> = pieces
-                .iter()
-                .map(|p| layout::grad_workgroups(p.rows, self.rows_per_pass, self.workgroup_cap))
-                .collect();
-            let total: u32 = workgroups.iter().sum();
+            let (per_pass, cap) = (self.rows_per_pass, self.workgroup_cap);
+            let workgroups = |p: &Piece| layout::grad_workgroups(p.rows, per_pass, cap);
+            let total: u32 = pieces.iter().map(workgroups).sum();
             let mut base = 0;
             let mut slot = 0;
-            for (piece, &wg) in pieces.iter().zip(&workgroups) {
+            for piece in &pieces {
+                let wg = workgroups(piece);
                 slot = self.push_params(StepParams {
                     batch_start: piece.start as u32,
                     batch_rows: piece.rows as u32,
@@ -951,6 +935,7 @@ impl Engine for GpuEngine<'_> {
                 workgroups: update_groups,
             });
         }
+        self.step_pieces = pieces;
         Ok(())
     }
 

@@ -125,6 +125,9 @@ pub struct BenchReport {
     /// Device-to-device buffer copy, bytes copied per second, in GB/s.
     pub copy_gbps: f64,
     pub results: Vec<BenchResult>,
+    /// Stopped by Ctrl-C or SIGTERM before every size was measured.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// Bytes copied per second by one device buffer copy (the best of several rounds of 8 copies).

@@ -61,10 +61,11 @@ pub enum Error {
     TooManyFeatures { features: usize, limit: usize },
     #[error("{classes} classes exceed the GPU kernel's limit of {limit}; use --device cpu")]
     TooManyClasses { classes: usize, limit: usize },
-    #[error("the fit diverged at epoch {epoch}, step {step}: loss = {value}; lower --lr, or use --standardize")]
+    #[error("the fit diverged at epoch {epoch}, step {step}: {what} = {value}; lower --lr, or use --standardize")]
     Diverged {
         epoch: usize,
         step: usize,
+        what: String,
         value: f64,
     },
     #[error("out of device memory for the {bytes} bytes of data: {message}; pass --gpu-memory-budget to stream it")]

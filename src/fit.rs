@@ -2,6 +2,10 @@
 //! history, stopping (tol on the training loss, or early stopping on a validation set). A solver
 //! supplies an [`Engine`] that runs steps and reads back at log points.
 
+use crate::checkpoint::{
+    Checkpoint, CheckpointPlan, DataShape, DriverState, OptimizerState, Position, RngState,
+    CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+};
 use crate::config::FitConfig;
 use crate::data::{Dataset, Standardizer};
 use crate::error::{Error, Result};
@@ -10,6 +14,7 @@ use crate::schedule::{Batch, BatchPlan, Epoch};
 use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What an engine reports at a log point: the weights and the loss (and accuracy) on the
@@ -38,6 +43,10 @@ pub trait Engine {
     fn take_log(&mut self) -> Result<LogPoint>;
     /// Waits until every queued step has run (benches time steps with this).
     fn finish(&mut self) -> Result<()>;
+    /// The exact optimizer state after every queued step (for checkpoints; waits for the device).
+    fn snapshot(&mut self) -> Result<OptimizerState>;
+    /// Replaces the optimizer state (resuming from a checkpoint).
+    fn restore(&mut self, state: &OptimizerState) -> Result<()>;
     /// A log point now: `request_log` then `take_log`.
     fn log_point(&mut self) -> Result<LogPoint> {
         self.request_log()?;
@@ -48,17 +57,60 @@ pub trait Engine {
 /// Log points in flight at once in [`drive`].
 pub const LOG_PIPELINE_DEPTH: usize = 2;
 
+/// What the driver reports after each log point (for progress bars).
+#[derive(Clone, Debug)]
+pub struct ProgressUpdate<'a> {
+    pub row: &'a HistoryRow,
+    /// Epochs the fit will run at most.
+    pub epochs: usize,
+    /// Steps the fit will run at most.
+    pub total_steps: usize,
+    /// Training rows processed by this run (not counting a resumed checkpoint's).
+    pub rows_seen: u64,
+    /// Seconds of this run so far.
+    pub run_seconds: f64,
+}
+
+/// How a run is steered from outside: a stop flag (set by a signal handler: the fit stops at the
+/// next log point), checkpoints, a checkpoint to resume, and a progress observer.
+#[derive(Default)]
+pub struct RunControl<'a> {
+    pub stop: Option<&'a AtomicBool>,
+    pub checkpoint: Option<CheckpointPlan>,
+    pub resume: Option<&'a Checkpoint>,
+    pub observer: Option<&'a mut dyn FnMut(&ProgressUpdate)>,
+}
+
+impl RunControl<'_> {
+    fn stop_requested(&self) -> bool {
+        self.stop.is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+}
+
+/// The `stopped_early` reason of a fit stopped by [`RunControl::stop`].
+pub const INTERRUPTED: &str = "interrupted";
+
 /// A solver: the GPU solver and the CPU reference implement this over one config.
 pub trait Solver {
     /// A one-line description of the device, for summaries and the model JSON.
     fn device(&self) -> String;
     /// Fits the (already standardized, if asked) data; `validation` is scored at every log point.
+    fn fit_run(
+        &mut self,
+        data: &Dataset,
+        validation: Option<&Dataset>,
+        cfg: &FitConfig,
+        control: &mut RunControl,
+    ) -> Result<FitResult>;
+    /// [`Solver::fit_run`] without checkpoints, resume, stop flag or observer.
     fn fit_raw(
         &mut self,
         data: &Dataset,
         validation: Option<&Dataset>,
         cfg: &FitConfig,
-    ) -> Result<FitResult>;
+    ) -> Result<FitResult> {
+        self.fit_run(data, validation, cfg, &mut RunControl::default())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,6 +152,10 @@ pub struct FitResult {
 }
 
 impl FitResult {
+    /// Whether the fit was stopped by the stop flag (Ctrl-C, SIGTERM).
+    pub fn interrupted(&self) -> bool {
+        self.stopped_early.as_deref() == Some(INTERRUPTED)
+    }
     pub fn seconds_per_epoch(&self) -> f64 {
         self.seconds / self.epochs_run.max(1) as f64
     }
@@ -114,12 +170,16 @@ struct PendingLog {
     step: usize,
     lr: f64,
     epoch_end: bool,
+    rows_seen: u64,
 }
 
 /// What the driver learns from the log points, taken in order.
 struct Progress<'c> {
     cfg: &'c FitConfig,
     start: Instant,
+    /// Seconds already spent before a resume.
+    offset: f64,
+    total_steps: usize,
     history: Vec<HistoryRow>,
     best: f64,
     best_weights: Option<(Weights, usize)>,
@@ -130,17 +190,76 @@ struct Progress<'c> {
     weights: Weights,
 }
 
+/// The first non-finite weight, as "weight w[k]" (row k of the K × (d + 1) matrix, bias last).
+fn non_finite_weight(w: &Weights) -> Option<(String, f64)> {
+    let stride = w.stride();
+    w.values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(i, &v)| {
+            let (k, j) = (i / stride, i % stride);
+            let name = if j == w.features {
+                format!("intercept b[{k}]")
+            } else if w.outputs == 1 {
+                format!("weight w[{j}]")
+            } else {
+                format!("weight w[{k}][{j}]")
+            };
+            (name, v)
+        })
+}
+
 impl Progress<'_> {
+    fn seconds(&self) -> f64 {
+        self.offset + self.start.elapsed().as_secs_f64()
+    }
+
+    fn driver_state(&self) -> DriverState {
+        DriverState {
+            history: self.history.clone(),
+            best: self.best.is_finite().then_some(self.best),
+            no_improvement: self.no_improvement,
+            best_weights: self.best_weights.clone(),
+            epochs_run: self.epochs_run,
+            steps_run: self.steps_run,
+            weights: self.weights.clone(),
+            seconds: self.seconds(),
+        }
+    }
+
+    fn restore(&mut self, state: &DriverState) {
+        self.history = state.history.clone();
+        self.best = state.best.unwrap_or(f64::INFINITY);
+        self.no_improvement = state.no_improvement;
+        self.best_weights = state.best_weights.clone();
+        self.epochs_run = state.epochs_run;
+        self.steps_run = state.steps_run;
+        self.weights = state.weights.clone();
+        self.offset = state.seconds;
+    }
+
     /// Records one log point; returns true when the fit should stop.
-    fn record(&mut self, point: LogPoint, at: PendingLog) -> Result<bool> {
+    fn record(
+        &mut self,
+        point: LogPoint,
+        at: PendingLog,
+        control: &mut RunControl,
+    ) -> Result<bool> {
         let cfg = self.cfg;
         let reg_loss = objective::penalty_value(&cfg.penalty, &point.weights);
         let loss = point.train.loss + reg_loss;
-        if !loss.is_finite() || !point.weights.is_finite() {
+        let bad = match non_finite_weight(&point.weights) {
+            Some(w) => Some(w),
+            None if !loss.is_finite() => Some(("loss".to_string(), loss)),
+            None => None,
+        };
+        if let Some((what, value)) = bad {
             return Err(Error::Diverged {
                 epoch: at.epoch,
                 step: at.step,
-                value: loss,
+                what,
+                value,
             });
         }
         self.history.push(HistoryRow {
@@ -153,8 +272,17 @@ impl Progress<'_> {
             val_loss: point.validation.map(|v| v.loss),
             val_accuracy: point.validation.and_then(|v| v.accuracy),
             lr: at.lr,
-            seconds: self.start.elapsed().as_secs_f64(),
+            seconds: self.seconds(),
         });
+        if let Some(observe) = control.observer.as_mut() {
+            observe(&ProgressUpdate {
+                row: self.history.last().expect("just pushed"),
+                epochs: cfg.epochs,
+                total_steps: self.total_steps,
+                rows_seen: at.rows_seen,
+                run_seconds: self.start.elapsed().as_secs_f64(),
+            });
+        }
         self.steps_run = at.step;
         self.weights = point.weights;
         if !at.epoch_end {
@@ -197,7 +325,8 @@ impl Progress<'_> {
     }
 }
 
-/// Runs the epochs on `engine`. `setup_seconds` is what building the engine took.
+/// Runs the epochs on `engine`. `setup_seconds` is what building the engine took. `control` can
+/// resume from a checkpoint, write checkpoints, stop the fit early and watch its progress.
 pub fn drive(
     engine: &mut dyn Engine,
     data: &Dataset,
@@ -205,11 +334,14 @@ pub fn drive(
     cfg: &FitConfig,
     device: String,
     setup_seconds: f64,
+    control: &mut RunControl,
 ) -> Result<FitResult> {
     let plan = BatchPlan::new(cfg, data.n_rows());
     let mut progress = Progress {
         cfg,
         start: Instant::now(),
+        offset: 0.0,
+        total_steps: cfg.epochs * plan.steps_per_epoch(),
         history: Vec::new(),
         best: f64::INFINITY,
         best_weights: None,
@@ -219,13 +351,25 @@ pub fn drive(
         steps_run: 0,
         weights: Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features()),
     };
+    let mut at = Position {
+        epoch: 0,
+        batch: 0,
+        global_step: 0,
+    };
+    if let Some(ck) = control.resume {
+        ck.check_resumable(cfg, data, validation, plan.steps_per_epoch())?;
+        engine.restore(&ck.state)?;
+        progress.restore(&ck.driver);
+        at = ck.position;
+    }
+    let first_epoch = at.epoch;
     let mut pending: VecDeque<PendingLog> = VecDeque::new();
-    let mut global_step = 0usize;
+    let mut rows_seen = 0u64;
     let mut stop = false;
     // Full batch: the order never changes, so it is built and uploaded once.
     let full_batch_epoch = plan.full_batch.then(|| plan.epoch(0));
     let mut shuffled;
-    'epochs: for epoch in 0..cfg.epochs {
+    'epochs: for epoch in first_epoch..cfg.epochs {
         let this_epoch = match &full_batch_epoch {
             Some(e) => e,
             None => {
@@ -233,42 +377,97 @@ pub fn drive(
                 &shuffled
             }
         };
-        if epoch == 0 || full_batch_epoch.is_none() {
+        if epoch == first_epoch || full_batch_epoch.is_none() {
             engine.set_epoch(this_epoch)?;
         }
         let batches = &this_epoch.batches;
-        let mut s = 0;
+        let mut s = at.batch;
         while s < batches.len() {
             let end = match cfg.log_every {
-                Some(k) => (s + k - (global_step % k)).min(batches.len()),
+                Some(k) => (s + k - (at.global_step % k)).min(batches.len()),
                 None => batches.len(),
             };
-            let lrs: Vec<f64> = (global_step..global_step + (end - s))
+            let lrs: Vec<f64> = (at.global_step..at.global_step + (end - s))
                 .map(|t| plan.lr_at(t))
                 .collect();
             engine.run_steps(&batches[s..end], &lrs)?;
-            global_step += end - s;
+            rows_seen += batches[s..end].iter().map(|b| b.rows as u64).sum::<u64>();
+            at.global_step += end - s;
             s = end;
+            let epoch_end = s == batches.len();
+            at.epoch = epoch + usize::from(epoch_end);
+            at.batch = if epoch_end { 0 } else { s };
             engine.request_log()?;
             pending.push_back(PendingLog {
                 epoch: epoch + 1,
-                step: global_step,
+                step: at.global_step,
                 lr: lrs.last().copied().unwrap_or(plan.lr),
-                epoch_end: s == batches.len(),
+                epoch_end,
+                rows_seen,
             });
-            while pending.len() >= LOG_PIPELINE_DEPTH {
-                let at = pending.pop_front().expect("pending is not empty");
-                if progress.record(engine.take_log()?, at)? {
-                    stop = true;
-                    break 'epochs;
+            let checkpoint_due = epoch_end
+                && control
+                    .checkpoint
+                    .as_ref()
+                    .is_some_and(|c| (epoch + 1) % c.every == 0);
+            let mut interrupted = control.stop_requested();
+            // A checkpoint or a stop needs every log point up to here taken, so that the state
+            // saved is the one after the last step queued. A stop asked for while taking them
+            // (the observer may ask) is honoured here too.
+            loop {
+                let keep = if checkpoint_due || interrupted {
+                    0
+                } else {
+                    LOG_PIPELINE_DEPTH - 1
+                };
+                while pending.len() > keep {
+                    let log = pending.pop_front().expect("pending is not empty");
+                    if progress.record(engine.take_log()?, log, control)? {
+                        stop = true;
+                        break 'epochs;
+                    }
+                }
+                if interrupted || !control.stop_requested() {
+                    break;
+                }
+                interrupted = true;
+            }
+            if interrupted {
+                progress.stopped_early = Some(INTERRUPTED.into());
+            }
+            if checkpoint_due || interrupted {
+                if let Some(ck) = &control.checkpoint {
+                    let checkpoint = Checkpoint {
+                        format: CHECKPOINT_FORMAT.into(),
+                        version: CHECKPOINT_VERSION,
+                        interrupted,
+                        device: device.clone(),
+                        config: cfg.clone(),
+                        data: DataShape::of(data, validation),
+                        position: at,
+                        rng: RngState {
+                            algorithm: "ChaCha8".into(),
+                            seed: cfg.seed,
+                            stream: at.epoch as u64,
+                        },
+                        state: engine.snapshot()?,
+                        driver: progress.driver_state(),
+                        file: ck.path.clone(),
+                    };
+                    checkpoint.save(&ck.path)?;
                 }
             }
+            if interrupted {
+                stop = true;
+                break 'epochs;
+            }
         }
+        at.batch = 0;
     }
-    while let (false, Some(at)) = (stop, pending.pop_front()) {
-        stop = progress.record(engine.take_log()?, at)?;
+    while let (false, Some(log)) = (stop, pending.pop_front()) {
+        stop = progress.record(engine.take_log()?, log, control)?;
     }
-    let seconds = progress.start.elapsed().as_secs_f64();
+    let seconds = progress.seconds();
     let mut weights = progress.weights;
     let mut best_epoch = None;
     if let Some((w, epoch)) = progress.best_weights {
@@ -276,6 +475,14 @@ pub fn drive(
         best_epoch = Some(epoch);
     }
     let objective = objective::evaluate(cfg.model, data, &cfg.penalty, &weights);
+    if !objective.total.is_finite() {
+        return Err(Error::Diverged {
+            epoch: progress.epochs_run,
+            step: progress.steps_run,
+            what: "objective of the final weights".into(),
+            value: objective.total,
+        });
+    }
     let train = objective::metrics(cfg.model, data, &weights);
     let validation = validation.map(|v| objective::metrics(cfg.model, v, &weights));
     Ok(FitResult {
@@ -331,6 +538,17 @@ pub fn fit(
     validation: Option<&Dataset>,
     cfg: &FitConfig,
 ) -> Result<Fitted> {
+    fit_with(solver, data, validation, cfg, &mut RunControl::default())
+}
+
+/// [`fit`] steered by `control` (checkpoints, resume, stop flag, progress).
+pub fn fit_with(
+    solver: &mut dyn Solver,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: &FitConfig,
+    control: &mut RunControl,
+) -> Result<Fitted> {
     check_inputs(data, validation, cfg)?;
     if cfg.standardize {
         let mut scaled = data.clone();
@@ -340,7 +558,7 @@ pub fn fit(
             standardizer.transform(&mut v);
             v
         });
-        let result = solver.fit_raw(&scaled, scaled_val.as_ref(), cfg)?;
+        let result = solver.fit_run(&scaled, scaled_val.as_ref(), cfg, control)?;
         let weights = standardizer.unscale(&result.weights);
         Ok(Fitted {
             weights,
@@ -348,7 +566,7 @@ pub fn fit(
             standardizer: Some(standardizer),
         })
     } else {
-        let result = solver.fit_raw(data, validation, cfg)?;
+        let result = solver.fit_run(data, validation, cfg, control)?;
         Ok(Fitted {
             weights: result.weights.clone(),
             result,

@@ -3,16 +3,33 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gpu_regfit::checkpoint::{Checkpoint, CheckpointPlan};
 use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty};
 use gpu_regfit::cpu::{exact, CpuSolver};
 use gpu_regfit::data::{self, generate, labels, split, Dataset, Format, LoadOptions};
 use gpu_regfit::error::Error;
-use gpu_regfit::fit::{self, Solver};
+use gpu_regfit::fit::{self, FitResult, ProgressUpdate, RunControl, Solver};
 use gpu_regfit::gpu::{list_adapters, GpuOptions, GpuSolver};
 use gpu_regfit::predict::Predictor;
+use gpu_regfit::report::plot::{self, LossPlot};
+use gpu_regfit::report::progress::{self, Bar};
 use gpu_regfit::report::{self, CompareReport, FitSummary, ModelJson};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the first Ctrl-C or SIGTERM: fits stop at their next log point and write their outputs.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// How a command ended when it did not fail.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Interrupted,
+}
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +61,31 @@ enum Command {
     /// Time epochs on the GPU solver and the CPU reference over a matrix of sizes, with the
     /// device's copy bandwidth measured in the same run.
     Bench(BenchCmd),
+    /// Draw the loss curves of a history CSV (from `fit --history` or `compare --history`) as PNG.
+    Plot(PlotCmd),
+}
+
+#[derive(Args)]
+struct PlotCmd {
+    /// A history CSV written by `fit --history` or `compare --history`.
+    history: PathBuf,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Title of the plot (default: the history's file name).
+    #[arg(long)]
+    title: Option<String>,
+}
+
+/// Outputs shared by fit and compare: progress bar and plot.
+#[derive(Args)]
+struct ViewArgs {
+    /// Draw the loss curves (train objective and validation loss) to this PNG.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// No progress bar (it is drawn only when stderr is a terminal anyway).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -63,6 +105,9 @@ struct BenchCmd {
     adapter: Option<String>,
     #[command(flatten)]
     gpu: GpuArgs,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -362,6 +407,18 @@ struct FitCmd {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Save a checkpoint (weights, optimizer, batch-order state, config) to this file every
+    /// --checkpoint-every epochs, and when interrupted.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints.
+    #[arg(long, requires = "checkpoint", default_value_t = 1)]
+    checkpoint_every: usize,
+    /// Go on from a checkpoint, with the same data and config (only --epochs may change).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    #[command(flatten)]
+    view: ViewArgs,
 }
 
 #[derive(Args)]
@@ -377,6 +434,11 @@ struct CompareCmd {
     /// Write the comparison as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Both solvers' histories as one CSV (first column `solver`: gpu or cpu).
+    #[arg(long)]
+    history: Option<PathBuf>,
+    #[command(flatten)]
+    view: ViewArgs,
 }
 
 #[derive(Args)]
@@ -468,21 +530,68 @@ struct DevicesCmd {
     json: bool,
 }
 
+/// Clap's error as one line: the message, and the usage hint folded in.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .to_string();
+    let tip = lines.find(|l| l.starts_with("tip:"));
+    match tip {
+        Some(t) => format!("{first} ({t})"),
+        None => format!("{first} (see --help)"),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(
+                e.kind(),
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            eprintln!("{}", clap_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    // First signal: stop at the next log point and write the outputs; second: quit at once (no
+    // output is ever half-written, so the old files stay whole).
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+        eprintln!(
+            "\ninterrupt: stopping at the next log point and writing the outputs \
+             (again to quit at once)"
+        );
+    });
+    let done = |r: anyhow::Result<()>| r.map(|()| Outcome::Done);
     let result = match cli.command {
         Command::Fit(cmd) => run_fit(cmd),
         Command::Compare(cmd) => run_compare(cmd),
-        Command::Predict(cmd) => run_predict(cmd),
-        Command::Gen(GenCmd::Linear(cmd)) => run_gen_linear(cmd),
-        Command::Gen(GenCmd::Spiral(cmd)) => run_gen_spiral(cmd),
-        Command::Gen(GenCmd::Classification(cmd)) => run_gen_classification(cmd),
-        Command::Devices(cmd) => run_devices(cmd),
-        Command::Convert(cmd) => run_convert(cmd),
+        Command::Predict(cmd) => done(run_predict(cmd)),
+        Command::Gen(GenCmd::Linear(cmd)) => done(run_gen_linear(cmd)),
+        Command::Gen(GenCmd::Spiral(cmd)) => done(run_gen_spiral(cmd)),
+        Command::Gen(GenCmd::Classification(cmd)) => done(run_gen_classification(cmd)),
+        Command::Devices(cmd) => done(run_devices(cmd)),
+        Command::Convert(cmd) => done(run_convert(cmd)),
         Command::Bench(cmd) => run_bench(cmd),
+        Command::Plot(cmd) => done(run_plot(cmd)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
             let code = e.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(1);
             eprintln!("error: {e:#}");
@@ -601,37 +710,75 @@ fn warn_constant_columns(fitted: &fit::Fitted, data: &Dataset) {
     }
 }
 
-/// Checks before the fit that an output path can be written, so a long fit does not end in an error.
-fn check_writable(path: &Path) -> Result<(), Error> {
-    if path.is_dir() {
+/// Checks a --plot or --out path: writable, ending in .png.
+fn check_png(path: &Path) -> Result<(), Error> {
+    report::check_writable(path)?;
+    let png = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !png {
         return Err(Error::Format {
             path: path.into(),
-            message: "is a directory, expected a file path".into(),
-        });
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::Format {
-            path: path.into(),
-            message: format!("folder {} does not exist", dir.display()),
+            message: "a plot is written as PNG: the file name must end in .png".into(),
         });
     }
     Ok(())
 }
 
-fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
+/// Says on stderr that a run was interrupted, and what was written.
+fn note_interrupted(r: &FitResult, wrote: &[&Path]) {
+    let files: Vec<String> = wrote.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "interrupted at epoch {}, step {}{}",
+        r.epochs_run,
+        r.steps_run,
+        if files.is_empty() {
+            String::new()
+        } else {
+            format!("; wrote {}", files.join(", "))
+        }
+    );
+}
+
+fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
     let mut cfg = cmd.model.config()?;
-    for path in [&cmd.out, &cmd.history].into_iter().flatten() {
-        check_writable(path)?;
+    for path in [&cmd.out, &cmd.history, &cmd.checkpoint]
+        .into_iter()
+        .flatten()
+    {
+        report::check_writable(path)?;
     }
+    if let Some(path) = &cmd.view.plot {
+        check_png(path)?;
+    }
+    if cmd.checkpoint_every == 0 {
+        return Err(Error::invalid("checkpoint-every", 0, "must be at least 1 epoch").into());
+    }
+    let resume = cmd.resume.as_deref().map(Checkpoint::load).transpose()?;
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     cfg.validate(data.n_rows())?;
     let mut solver = make_solver(cmd.device, cmd.adapter.as_deref(), cmd.gpu.options())?;
-    let fitted = fit::fit(solver.as_mut(), &data, validation.as_ref(), &cfg)?;
+    let bar = Bar::new("fit", 0, progress::visible(cmd.view.quiet));
+    let mut observe = |u: &ProgressUpdate| bar.fit_update(u);
+    let mut control = RunControl {
+        stop: Some(&STOP),
+        checkpoint: cmd.checkpoint.clone().map(|path| CheckpointPlan {
+            path,
+            every: cmd.checkpoint_every,
+        }),
+        resume: resume.as_ref(),
+        observer: Some(&mut observe),
+    };
+    let fitted = fit::fit_with(
+        solver.as_mut(),
+        &data,
+        validation.as_ref(),
+        &cfg,
+        &mut control,
+    );
+    bar.finish();
+    let fitted = fitted?;
     warn_constant_columns(&fitted, &data);
     note_streaming(fitted.result.chunk_rows, &mut cfg);
     let model = ModelJson::new(&fitted, &cfg, &data, validation.as_ref());
@@ -639,8 +786,13 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(&model).context("serializing the model")?;
         report::write_atomic(path, text.as_bytes())?;
     }
+    let history = &fitted.result.history;
     if let Some(path) = &cmd.history {
-        report::write_atomic(path, &report::history_csv(&fitted.result.history)?)?;
+        report::write_atomic(path, &report::history_csv(&[("", history)])?)?;
+    }
+    if let Some(path) = &cmd.view.plot {
+        let title = plot::title(cfg.model, &data.source, "");
+        LossPlot::from_histories(&title, &[("", history)]).write(path)?;
     }
     let summary = FitSummary::new(&model);
     if cmd.json {
@@ -648,7 +800,16 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<()> {
     } else {
         println!("{}", summary.text());
     }
-    Ok(())
+    if fitted.result.interrupted() {
+        let wrote: Vec<&Path> = [&cmd.out, &cmd.history, &cmd.view.plot, &cmd.checkpoint]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+        note_interrupted(&fitted.result, &wrote);
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(Outcome::Done)
 }
 
 /// Records the chunking a streamed fit used in `cfg` (and says so on stderr).
@@ -662,10 +823,34 @@ fn note_streaming(chunk_rows: Option<usize>, cfg: &mut FitConfig) {
     }
 }
 
-fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
+/// One solver's fit for `compare`, with its own progress bar.
+fn compare_fit(
+    solver: &mut dyn Solver,
+    label: &str,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: &FitConfig,
+    quiet: bool,
+) -> Result<FitResult, Error> {
+    let bar = Bar::new(label, 0, progress::visible(quiet));
+    let mut observe = |u: &ProgressUpdate| bar.fit_update(u);
+    let mut control = RunControl {
+        stop: Some(&STOP),
+        observer: Some(&mut observe),
+        ..RunControl::default()
+    };
+    let result = solver.fit_run(data, validation, cfg, &mut control);
+    bar.finish();
+    result
+}
+
+fn run_compare(cmd: CompareCmd) -> anyhow::Result<Outcome> {
     let mut cfg = cmd.model.config()?;
-    if let Some(path) = &cmd.json {
-        check_writable(path)?;
+    for path in [&cmd.json, &cmd.history].into_iter().flatten() {
+        report::check_writable(path)?;
+    }
+    if let Some(path) = &cmd.view.plot {
+        check_png(path)?;
     }
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
@@ -685,10 +870,25 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     } else {
         (data.clone(), validation.clone())
     };
-    let gr = &gpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
+    let quiet = cmd.view.quiet;
+    let gr = &compare_fit(
+        &mut gpu,
+        "gpu",
+        &fitted_data,
+        fitted_val.as_ref(),
+        &cfg,
+        quiet,
+    )?;
     // When the GPU streamed, the CPU reference draws the same batches within the same chunks.
     note_streaming(gr.chunk_rows, &mut cfg);
-    let cr = &cpu.fit_raw(&fitted_data, fitted_val.as_ref(), &cfg)?;
+    let cr = &compare_fit(
+        &mut cpu,
+        "cpu",
+        &fitted_data,
+        fitted_val.as_ref(),
+        &cfg,
+        quiet,
+    )?;
     let ex = exact::solve_model(cfg.model, &fitted_data, &cfg.penalty, cfg.fit_intercept)?;
     let rel = |a: f64, b: f64| (a - b) / b.abs().max(f64::MIN_POSITIVE);
     let report = CompareReport {
@@ -713,6 +913,7 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
         cpu_train_accuracy: cr.train.accuracy,
         gpu_val_accuracy: gr.validation.and_then(|v| v.accuracy),
         cpu_val_accuracy: cr.validation.and_then(|v| v.accuracy),
+        interrupted: gr.interrupted() || cr.interrupted(),
     };
     println!(
         "data:  {} ({} rows × {} features{})",
@@ -728,11 +929,28 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<()> {
     if let Some(path) = &cmd.json {
         report::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
-    Ok(())
+    let runs: [(&str, &[fit::HistoryRow]); 2] = [("gpu", &gr.history), ("cpu", &cr.history)];
+    if let Some(path) = &cmd.history {
+        report::write_atomic(path, &report::history_csv(&runs)?)?;
+    }
+    if let Some(path) = &cmd.view.plot {
+        let title = plot::title(cfg.model, &data.source, ", GPU and CPU");
+        LossPlot::from_histories(&title, &runs).write(path)?;
+    }
+    if report.interrupted {
+        let wrote: Vec<&Path> = [&cmd.json, &cmd.history, &cmd.view.plot]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+        note_interrupted(gr, &wrote);
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(Outcome::Done)
 }
 
 fn run_predict(cmd: PredictCmd) -> anyhow::Result<()> {
-    check_writable(&cmd.out)?;
+    report::check_writable(&cmd.out)?;
     let predictor = Predictor::load(&cmd.model)?;
     if cmd.proba && !predictor.model.is_classifier() {
         return Err(Error::invalid(
@@ -811,7 +1029,7 @@ fn truth_path(out: &Path) -> PathBuf {
 
 /// Checks that a generator's output is .csv or .npy (before any work).
 fn check_gen_output(out: &Path) -> Result<(), Error> {
-    check_writable(out)?;
+    report::check_writable(out)?;
     match Format::from_path(out) {
         Ok(Format::Csv | Format::Npy) => Ok(()),
         _ => Err(Error::Format {
@@ -909,7 +1127,7 @@ fn run_convert(cmd: ConvertCmd) -> anyhow::Result<()> {
         }
         .into());
     }
-    check_writable(&cmd.out)?;
+    report::check_writable(&cmd.out)?;
     let options = LoadOptions {
         format: cmd.format.map(FormatArg::format),
         target: cmd.target.as_deref(),
@@ -929,14 +1147,14 @@ fn run_convert(cmd: ConvertCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_bench(cmd: BenchCmd) -> anyhow::Result<()> {
+fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
     use gpu_regfit::bench;
     let sizes = bench::parse_sizes(cmd.sizes.as_deref().unwrap_or(bench::DEFAULT_SIZES))?;
     if !(cmd.min_seconds.is_finite() && cmd.min_seconds >= 0.0) {
         return Err(Error::invalid("min-seconds", cmd.min_seconds, "must be a number ≥ 0").into());
     }
     if let Some(path) = &cmd.json {
-        check_writable(path)?;
+        report::check_writable(path)?;
     }
     let ctx = gpu_regfit::gpu::GpuContext::new(cmd.adapter.as_deref())?;
     let options = cmd.gpu.options();
@@ -947,10 +1165,26 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<()> {
         sizes.len()
     );
     let mut results = Vec::new();
+    let bar = Bar::new("size", sizes.len() as u64, progress::visible(cmd.quiet));
+    let mut interrupted = false;
     for (i, size) in sizes.iter().enumerate() {
+        if STOP.load(Ordering::SeqCst) {
+            interrupted = true;
+            break;
+        }
+        bar.set(
+            i as u64,
+            format!(
+                "{}x{} batch {} {}",
+                size.rows,
+                size.features,
+                size.batch,
+                size.model.name()
+            ),
+        );
         let data = bench::bench_data(size)?;
         let r = bench::run_one(&ctx, &options, size, &data, cmd.min_seconds, copy_gbps)?;
-        eprintln!(
+        bar.println(&format!(
             "[{}/{}] {}x{} batch {} {}: gpu {:.5} s/epoch, cpu {:.5} s/epoch ({:.2}x), {:.2} GB/s",
             i + 1,
             sizes.len(),
@@ -962,9 +1196,10 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<()> {
             r.cpu_epoch_seconds,
             r.speedup,
             r.gpu_gbps
-        );
+        ));
         results.push(r);
     }
+    bar.finish();
     let report = bench::BenchReport {
         device: ctx.adapter.clone(),
         cpu: format!(
@@ -973,10 +1208,40 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<()> {
         ),
         copy_gbps,
         results,
+        interrupted,
     };
     print!("{}", report.table());
     if let Some(path) = &cmd.json {
         report::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
+    if interrupted {
+        eprintln!(
+            "interrupted after {} of {} sizes",
+            report.results.len(),
+            sizes.len()
+        );
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(Outcome::Done)
+}
+
+fn run_plot(cmd: PlotCmd) -> anyhow::Result<()> {
+    check_png(&cmd.out)?;
+    let runs = plot::read_history(&cmd.history)?;
+    let title = cmd.title.unwrap_or_else(|| {
+        format!(
+            "loss: {}",
+            cmd.history
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    });
+    let named: Vec<(&str, &[fit::HistoryRow])> = runs
+        .iter()
+        .map(|(name, rows)| (name.as_str(), rows.as_slice()))
+        .collect();
+    LossPlot::from_histories(&title, &named).write(&cmd.out)?;
+    println!("wrote {}", cmd.out.display());
     Ok(())
 }

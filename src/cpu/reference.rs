@@ -2,10 +2,12 @@
 //! plan, same update rule), built from the kernel twins, in f64.
 
 use super::kernels::{self, UpdateRule};
+use crate::checkpoint::OptimizerState;
 use crate::config::{FitConfig, L1Update, Model, Optimizer};
 use crate::data::Dataset;
+use crate::error::Error;
 use crate::error::Result;
-use crate::fit::{drive, Engine, FitResult, LogPoint, Solver};
+use crate::fit::{drive, Engine, FitResult, LogPoint, RunControl, Solver};
 use crate::schedule::{Batch, Epoch};
 use crate::weights::Weights;
 use std::collections::VecDeque;
@@ -59,6 +61,28 @@ impl<'a> CpuEngine<'a> {
 
 impl Engine for CpuEngine<'_> {
     fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<OptimizerState> {
+        Ok(OptimizerState {
+            weights: self.weights.values.clone(),
+            weights_lo: None,
+            velocity: self.velocity.clone(),
+        })
+    }
+
+    fn restore(&mut self, state: &OptimizerState) -> Result<()> {
+        let weights = state.combined_weights();
+        if weights.len() != self.weights.values.len() || state.velocity.len() != weights.len() {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!("{} weights", weights.len()),
+                format!("this fit has {}", self.weights.values.len()),
+            ));
+        }
+        self.weights.values = weights;
+        self.velocity.clone_from(&state.velocity);
         Ok(())
     }
 
@@ -118,11 +142,12 @@ impl Solver for CpuSolver {
         )
     }
 
-    fn fit_raw(
+    fn fit_run(
         &mut self,
         data: &Dataset,
         validation: Option<&Dataset>,
         cfg: &FitConfig,
+        control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
         let mut engine = CpuEngine::new(data, validation, cfg);
@@ -133,6 +158,7 @@ impl Solver for CpuSolver {
             cfg,
             self.device(),
             setup.elapsed().as_secs_f64(),
+            control,
         )
     }
 }

@@ -89,8 +89,14 @@ pub fn read_libsvm(path: &Path, features: Option<usize>) -> Result<Dataset> {
                     ));
                 }
             }
-            if idx > u32::MAX as usize {
-                return Err(parse_err(line_no, format!("index {idx} is too large")));
+            if idx > super::MAX_FEATURES {
+                return Err(parse_err(
+                    line_no,
+                    format!(
+                        "index {idx} exceeds the limit of {} features",
+                        super::MAX_FEATURES
+                    ),
+                ));
             }
             let value: f64 = value_text.parse().map_err(|_| {
                 parse_err(
@@ -120,6 +126,13 @@ pub fn read_libsvm(path: &Path, features: Option<usize>) -> Result<Dataset> {
         });
     }
     let d = features.unwrap_or(width);
+    if d > super::MAX_FEATURES {
+        return Err(Error::invalid(
+            "features",
+            d,
+            format!("exceeds the limit of {}", super::MAX_FEATURES),
+        ));
+    }
     if d == 0 {
         return Err(Error::Format {
             path: path.into(),
@@ -128,10 +141,16 @@ pub fn read_libsvm(path: &Path, features: Option<usize>) -> Result<Dataset> {
     }
     let n = y.len();
     let bytes = n as u128 * d as u128 * 4;
-    if bytes > isize::MAX as u128 {
+    let available = super::available_memory().unwrap_or(u64::MAX);
+    if bytes > isize::MAX as u128 || bytes > available as u128 {
         return Err(Error::Format {
             path: path.into(),
-            message: format!("{n} rows × {d} features are too large to densify"),
+            message: format!(
+                "{n} rows × {d} features take {:.1} GB as a dense f32 matrix, more than the \
+                 {:.1} GB of memory available (the widest index sets the width)",
+                bytes as f64 / 1e9,
+                available as f64 / 1e9
+            ),
         });
     }
     let mut x = Array2::<f32>::zeros((n, d));

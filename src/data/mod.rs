@@ -82,8 +82,21 @@ pub struct LoadOptions<'a> {
     pub features: Option<usize>,
 }
 
+/// Most feature columns a dataset may have (a dense model wider than this is out of scope, and a
+/// stray LIBSVM index must not ask for terabytes).
+pub const MAX_FEATURES: usize = 1 << 20;
+
+/// Bytes of memory the system can still give (Linux: MemAvailable), to refuse a dense matrix that
+/// cannot fit before allocating it. `None` where it is not known.
+pub(crate) fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Opens an input file for reading: a directory or an empty file is an error naming the path.
-pub(crate) fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+pub fn open_input(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
@@ -141,6 +154,15 @@ impl Dataset {
             return Err(Error::Format {
                 path: path.into(),
                 message: "no feature columns".into(),
+            });
+        }
+        if x.ncols() > MAX_FEATURES {
+            return Err(Error::Format {
+                path: path.into(),
+                message: format!(
+                    "{} feature columns exceed the limit of {MAX_FEATURES}",
+                    x.ncols()
+                ),
             });
         }
         // One parallel pass (a mapped X is read, not copied).

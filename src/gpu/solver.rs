@@ -8,10 +8,11 @@ use super::context::GpuContext;
 use super::layout::{
     self, FitParams, GradKernel, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
 };
+use crate::checkpoint::OptimizerState;
 use crate::config::{FitConfig, L1Update, Model, Optimizer};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fit::{drive, Engine, FitResult, LogPoint, Solver, LOG_PIPELINE_DEPTH};
+use crate::fit::{drive, Engine, FitResult, LogPoint, RunControl, Solver, LOG_PIPELINE_DEPTH};
 use crate::objective::Metrics;
 use crate::schedule::{Batch, BatchPlan, Epoch};
 use crate::weights::Weights;
@@ -69,11 +70,12 @@ impl Solver for GpuSolver {
         self.ctx.adapter.label()
     }
 
-    fn fit_raw(
+    fn fit_run(
         &mut self,
         data: &Dataset,
         validation: Option<&Dataset>,
         cfg: &FitConfig,
+        control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
         let mut options = self.options;
@@ -89,6 +91,7 @@ impl Solver for GpuSolver {
                         &cfg,
                         self.device(),
                         setup.elapsed().as_secs_f64(),
+                        control,
                     )
                 }
                 // Out of device memory with X resident: stream it within half the budget tried.
@@ -863,6 +866,72 @@ impl Engine for GpuEngine<'_> {
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
+        self.ctx.check()
+    }
+
+    fn snapshot(&mut self) -> Result<OptimizerState> {
+        self.flush();
+        // Weights (high parts), then velocity: momentum, then the low parts.
+        let bytes = (3 * self.width * 4) as u64;
+        let staging = buffers::buffer(
+            &self.ctx.device,
+            "checkpoint staging",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let weight_bytes = (self.width * 4) as u64;
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("checkpoint"),
+            });
+        encoder.copy_buffer_to_buffer(&self.weights, 0, &staging, 0, weight_bytes);
+        encoder.copy_buffer_to_buffer(&self.velocity, 0, &staging, weight_bytes, 2 * weight_bytes);
+        let submission = self.ctx.queue.submit([encoder.finish()]);
+        let values: Vec<f32> = map_and_read(self.ctx, &staging, bytes, submission)?;
+        let widen = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let w = self.width;
+        Ok(OptimizerState {
+            weights: widen(&values[..w]),
+            velocity: widen(&values[w..2 * w]),
+            weights_lo: Some(widen(&values[2 * w..])),
+        })
+    }
+
+    fn restore(&mut self, state: &OptimizerState) -> Result<()> {
+        let w = self.width;
+        if state.weights.len() != w || state.velocity.len() != w {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!("{} weights", state.weights.len()),
+                format!("this fit has {w}"),
+            ));
+        }
+        // A CPU checkpoint's f64 weights become high + low parts.
+        let (hi, lo): (Vec<f32>, Vec<f32>) = match &state.weights_lo {
+            Some(lo) => (
+                state.weights.iter().map(|&x| x as f32).collect(),
+                lo.iter().map(|&x| x as f32).collect(),
+            ),
+            None => state
+                .weights
+                .iter()
+                .map(|&x| {
+                    let h = x as f32;
+                    (h, (x - h as f64) as f32)
+                })
+                .unzip(),
+        };
+        let mut velocity: Vec<f32> = state.velocity.iter().map(|&x| x as f32).collect();
+        velocity.extend_from_slice(&lo);
+        self.flush();
+        self.ctx
+            .queue
+            .write_buffer(&self.weights, 0, bytemuck::cast_slice(&hi));
+        self.ctx
+            .queue
+            .write_buffer(&self.velocity, 0, bytemuck::cast_slice(&velocity));
         self.ctx.check()
     }
 

@@ -1,5 +1,9 @@
-//! Outputs: the model JSON, the history CSV, the run summary and the compare report. Every file is
-//! written to a temporary file in the same folder and renamed, so a reader never sees half of one.
+//! Outputs: the model JSON, the history CSV, the run summary, the compare report, plots and the
+//! progress bar. Every file is written to a temporary file in the same folder, flushed and renamed,
+//! so an interrupted run leaves the old file or the new one, never half of one.
+
+pub mod plot;
+pub mod progress;
 
 use crate::config::{FitConfig, Model};
 use crate::data::Label;
@@ -10,6 +14,43 @@ use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
+
+/// An I/O error's own words, without the temporary path some wrappers add.
+fn io_words(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => e.kind().to_string(),
+    }
+}
+
+/// Checks before the work that an output path can be written (its folder exists and takes a new
+/// file), so a long fit does not end in an error.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Format {
+            path: path.into(),
+            message: "is a directory, expected a file path".into(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Format {
+            path: path.into(),
+            message: format!("folder {} does not exist", dir.display()),
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".gpu-regfit-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::Format {
+            path: path.into(),
+            message: format!("cannot write in folder {}: {}", dir.display(), io_words(&e)),
+        })?;
+    Ok(())
+}
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, flush, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -26,7 +67,19 @@ pub fn write_atomic_with(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, e))?;
+    // A hidden name, so a reader listing the folder mid-write does not take it for an output.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".gpu-regfit-");
+    // As a plain create would: 0o666 less the umask (tempfile's default is owner-only).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = builder.tempfile_in(dir).map_err(|e| Error::Format {
+        path: path.into(),
+        message: format!("cannot write in folder {}: {}", dir.display(), io_words(&e)),
+    })?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
     write(&mut out).map_err(|e| Error::io(path, e))?;
     let tmp = out
@@ -94,6 +147,9 @@ pub struct ModelJson {
     /// With early stopping: the epoch whose weights were kept.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub best_epoch: Option<usize>,
+    /// The fit was stopped by Ctrl-C or SIGTERM: these are the weights of its last log point.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// Every setting a run used: the fit configuration plus where the data came from.
@@ -163,24 +219,63 @@ impl ModelJson {
             stopped_early: r.stopped_early.is_some(),
             stop_reason: r.stopped_early.clone(),
             best_epoch: r.best_epoch,
+            interrupted: r.interrupted(),
         }
     }
 }
 
-/// History as CSV: epoch, step, data_loss, reg_loss, loss, train_accuracy, val_loss,
-/// val_accuracy, lr, seconds (the accuracy and validation cells are empty when not measured).
-pub fn history_csv(history: &[HistoryRow]) -> Result<Vec<u8>> {
+/// The columns of a history CSV (after `solver`, in `compare --history` files).
+pub const HISTORY_COLUMNS: [&str; 10] = [
+    "epoch",
+    "step",
+    "data_loss",
+    "reg_loss",
+    "loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "seconds",
+];
+
+/// History as CSV with [`HISTORY_COLUMNS`] (the accuracy and validation cells are empty when not
+/// measured). With several runs, a first column `solver` names each row's run.
+pub fn history_csv(runs: &[(&str, &[HistoryRow])]) -> Result<Vec<u8>> {
+    let named = runs.len() > 1;
     let mut w = csv::Writer::from_writer(Vec::new());
-    for row in history {
-        w.serialize(row).map_err(|e| Error::Format {
-            path: "history".into(),
-            message: e.to_string(),
-        })?;
-    }
-    w.into_inner().map_err(|e| Error::Format {
+    let fail = |e: &dyn std::fmt::Display| Error::Format {
         path: "history".into(),
         message: e.to_string(),
-    })
+    };
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut header: Vec<&str> = Vec::new();
+    if named {
+        header.push("solver");
+    }
+    header.extend(HISTORY_COLUMNS);
+    w.write_record(&header).map_err(|e| fail(&e))?;
+    for (name, history) in runs {
+        for r in history.iter() {
+            let mut record: Vec<String> = Vec::with_capacity(11);
+            if named {
+                record.push(name.to_string());
+            }
+            record.extend([
+                r.epoch.to_string(),
+                r.step.to_string(),
+                r.data_loss.to_string(),
+                r.reg_loss.to_string(),
+                r.loss.to_string(),
+                opt(r.train_accuracy),
+                opt(r.val_loss),
+                opt(r.val_accuracy),
+                r.lr.to_string(),
+                r.seconds.to_string(),
+            ]);
+            w.write_record(&record).map_err(|e| fail(&e))?;
+        }
+    }
+    w.into_inner().map_err(|e| fail(&e))
 }
 
 /// The summary `fit` prints (and `fit --json` prints as JSON).
@@ -327,6 +422,9 @@ pub struct CompareReport {
     pub gpu_val_accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cpu_val_accuracy: Option<f64>,
+    /// Stopped by Ctrl-C or SIGTERM: the fits ran only to their last log point.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl CompareReport {

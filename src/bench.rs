@@ -146,7 +146,7 @@ pub fn copy_bandwidth(ctx: &GpuContext) -> Result<f64> {
     let wait = || {
         ctx.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))
+            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))
     };
     let mut best = f64::INFINITY;
     for round in 0..4 {
@@ -252,7 +252,7 @@ pub fn check_one_epoch(
     let scale = cw.values.iter().fold(1e-3, |m: f64, v| m.max(v.abs()));
     let diff = gw.max_abs_diff(&cw);
     if diff.is_nan() || diff > 1e-3 * scale {
-        return Err(Error::Gpu(format!(
+        return Err(Error::gpu(format!(
             "bench {what}: GPU and CPU weights differ by {diff:e} after one epoch; not timing"
         )));
     }

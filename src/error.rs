@@ -70,8 +70,10 @@ pub enum Error {
     },
     #[error("out of device memory for the {bytes} bytes of data: {message}; pass --gpu-memory-budget to stream it")]
     DeviceMemory { bytes: u64, message: String },
-    #[error("GPU error: {0}")]
+    #[error("GPU error: {0}; check the adapter with `gpu-regfit devices`, or use --device cpu")]
     Gpu(String),
+    #[error("the GPU device was lost ({0}): it was reset, removed or ran out of time; run again, or use --device cpu")]
+    DeviceLost(String),
     #[error("exact solver failed: {0}")]
     Solver(String),
 }
@@ -83,6 +85,7 @@ impl Error {
             Error::NoAdapter
             | Error::AdapterNotFound { .. }
             | Error::Gpu(_)
+            | Error::DeviceLost(_)
             | Error::DeviceMemory { .. } => 4,
             Error::Solver(_) => 1,
             Error::Diverged { .. } => 3,
@@ -97,6 +100,12 @@ impl Error {
         }
     }
 
+    /// `Error::Gpu` with wgpu's multi-line report ("Validation Error\n\nCaused by:\n  ...")
+    /// folded into one line.
+    pub fn gpu(message: impl AsRef<str>) -> Self {
+        Error::Gpu(one_line(message.as_ref()))
+    }
+
     pub fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
         Error::InvalidParam {
             name,
@@ -104,6 +113,17 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// Folds a multi-line message into one line: "A\n\nCaused by:\n  B" becomes "A: B".
+pub fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .map(|l| l.trim_end_matches(':'))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

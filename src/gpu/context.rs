@@ -84,8 +84,10 @@ pub struct GpuContext {
     pub timestamps: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period: f32,
-    /// First uncaptured wgpu error (validation, out of memory, device lost), if any.
+    /// First uncaptured wgpu error (validation, out of memory), if any.
     errors: Arc<Mutex<Option<String>>>,
+    /// Why the device was lost, once it is.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -140,18 +142,21 @@ impl GpuContext {
             required_limits: limits.clone(),
             ..Default::default()
         }))
-        .map_err(|e| Error::Gpu(format!("could not open {}: {e}", desc.label())))?;
+        .map_err(|e| Error::gpu(format!("could not open {}: {e}", desc.label())))?;
         let errors: Arc<Mutex<Option<String>>> = Arc::default();
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             if let Ok(mut slot) = sink.lock() {
-                slot.get_or_insert_with(|| e.to_string());
+                slot.get_or_insert_with(|| crate::error::one_line(&e.to_string()));
             }
         }));
-        let lost = errors.clone();
+        let lost: Arc<Mutex<Option<String>>> = Arc::default();
+        let lost_sink = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut slot) = lost.lock() {
-                slot.get_or_insert_with(|| format!("device lost ({reason:?}): {message}"));
+            if let Ok(mut slot) = lost_sink.lock() {
+                slot.get_or_insert_with(|| {
+                    crate::error::one_line(&format!("{reason:?}: {message}"))
+                });
             }
         });
         let kernels = Kernels::new(&device, subgroups)?;
@@ -165,15 +170,79 @@ impl GpuContext {
             timestamps,
             timestamp_period,
             errors,
+            lost,
         })
     }
 
-    /// Returns the first wgpu error raised since the context was made, as `Error::Gpu`.
+    /// Returns `Error::DeviceLost` once the device is lost, else the first wgpu error raised since
+    /// the context was made, as `Error::Gpu`.
     pub fn check(&self) -> Result<()> {
+        // A lost device is reported to the callback while the device is maintained.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        if let Some(reason) = self.lost.lock().ok().and_then(|slot| slot.clone()) {
+            return Err(Error::DeviceLost(reason));
+        }
         match self.errors.lock().ok().and_then(|slot| slot.clone()) {
             Some(message) => Err(Error::Gpu(message)),
             None => Ok(()),
         }
+    }
+
+    /// Builds a compute pipeline from WGSL over the fit's bindings (kernels added at run time, and
+    /// the test that a broken shader is a typed error): a shader or pipeline error is `Error::Gpu`.
+    pub fn pipeline(
+        &self,
+        label: &str,
+        source: &str,
+        entry: &str,
+    ) -> Result<wgpu::ComputePipeline> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipeline = super::kernels::build_pipeline(
+            &self.device,
+            &self.kernels.pipeline_layout,
+            label,
+            source,
+            entry,
+        );
+        match pollster::block_on(scope.pop()) {
+            Some(e) => {
+                self.check()?;
+                Err(Error::gpu(format!(
+                    "building pipeline `{label}` failed: {e}"
+                )))
+            }
+            None => self.check().map(|()| pipeline),
+        }
+    }
+
+    /// A buffer, or a typed error: out of memory is `Error::DeviceMemory`, any other failure (a
+    /// size past the device's limit, a lost device) `Error::Gpu`.
+    pub fn buffer(
+        &self,
+        label: &str,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let buffer = super::buffers::buffer(&self.device, label, bytes, usage);
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        if oom.is_some() || invalid.is_some() {
+            self.check()?;
+        }
+        if let Some(e) = oom {
+            return Err(Error::DeviceMemory {
+                bytes,
+                message: crate::error::one_line(&e.to_string()),
+            });
+        }
+        if let Some(e) = invalid {
+            return Err(Error::gpu(format!(
+                "creating buffer `{label}` ({bytes} bytes) failed: {e}"
+            )));
+        }
+        self.check().map(|()| buffer)
     }
 
     /// Whether the gradient kernel reduces with subgroup operations.

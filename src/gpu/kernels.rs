@@ -66,6 +66,7 @@ impl Kernel {
 
 pub struct Kernels {
     pub layout: wgpu::BindGroupLayout,
+    pub pipeline_layout: wgpu::PipelineLayout,
     pub grad_partials: wgpu::ComputePipeline,
     pub grad_rows: wgpu::ComputePipeline,
     /// Present when the device has Features::SUBGROUP and subgroups were not turned off.
@@ -85,6 +86,34 @@ fn entry(binding: u32, ty: wgpu::BufferBindingType, dynamic: bool) -> wgpu::Bind
         },
         count: None,
     }
+}
+
+/// A compute pipeline from WGSL `source` over the fit's bindings. Errors go to the device's error
+/// scope or handler (the callers capture them); nothing here panics.
+pub fn build_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    label: &str,
+    source: &str,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        module: &module,
+        entry_point: Some(entry),
+        // Every kernel writes its workgroup arrays before reading them, so the zero-fill wgpu
+        // would add for safety is wasted work.
+        compilation_options: wgpu::PipelineCompilationOptions {
+            zero_initialize_workgroup_memory: false,
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 impl Kernels {
@@ -120,23 +149,13 @@ impl Kernels {
             immediate_size: 0,
         });
         let build = |kernel: Kernel| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.name()),
-                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.name()),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(kernel.name()),
-                // Every kernel writes its workgroup arrays before reading them, so the
-                // zero-fill wgpu would add for safety is wasted work.
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    zero_initialize_workgroup_memory: false,
-                    ..Default::default()
-                },
-                cache: None,
-            })
+            build_pipeline(
+                device,
+                &pipeline_layout,
+                kernel.name(),
+                &kernel.source(),
+                kernel.name(),
+            )
         };
         let kernels = Kernels {
             grad_partials: build(Kernel::GradPartials),
@@ -145,9 +164,10 @@ impl Kernels {
             update: build(Kernel::Update),
             data_loss: build(Kernel::DataLoss),
             layout,
+            pipeline_layout,
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu(format!(
                 "building the compute pipelines failed: {e}"
             )));
         }

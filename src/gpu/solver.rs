@@ -434,15 +434,20 @@ impl<'a> GpuEngine<'a> {
             }
         }
         ctx.queue.submit([]);
-        if let Some(e) = pollster::block_on(invalid.pop()) {
-            return Err(Error::Gpu(format!(
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        if invalid.is_some() || oom.is_some() {
+            ctx.check()?; // a lost device explains both
+        }
+        if let Some(e) = invalid {
+            return Err(Error::gpu(format!(
                 "creating the fit's buffers failed: {e}"
             )));
         }
-        if let Some(e) = pollster::block_on(oom.pop()) {
+        if let Some(e) = oom {
             return Err(Error::DeviceMemory {
                 bytes: n as u64 * buffers::device_row_bytes(d),
-                message: e.to_string(),
+                message: crate::error::one_line(&e.to_string()),
             });
         }
         ctx.check()?;
@@ -827,7 +832,7 @@ fn wait_for(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
             submission_index: Some(submission),
             timeout: None,
         })
-        .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
+        .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
     Ok(())
 }
 
@@ -840,10 +845,10 @@ fn read_mapped<T: bytemuck::Pod>(
 ) -> Result<Vec<T>> {
     match pollster::block_on(rx.receive()) {
         Some(Ok(())) => {}
-        Some(Err(e)) => return Err(Error::Gpu(format!("reading results back failed: {e}"))),
+        Some(Err(e)) => return Err(Error::gpu(format!("reading results back failed: {e}"))),
         None => {
-            return Err(Error::Gpu(
-                "reading results back failed: no answer from the device".into(),
+            return Err(Error::gpu(
+                "reading results back failed: no answer from the device",
             ))
         }
     }
@@ -851,7 +856,7 @@ fn read_mapped<T: bytemuck::Pod>(
         let view = buffer
             .slice(..bytes)
             .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading results back failed: {e}")))?;
+            .map_err(|e| Error::gpu(format!("reading results back failed: {e}")))?;
         bytemuck::cast_slice::<u8, T>(&view).to_vec()
     };
     buffer.unmap();
@@ -865,7 +870,7 @@ impl Engine for GpuEngine<'_> {
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device failed: {e}")))?;
+            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
         self.ctx.check()
     }
 
@@ -966,7 +971,7 @@ impl Engine for GpuEngine<'_> {
             self.batch_pieces(batch);
             std::mem::swap(&mut pieces, &mut self.step_pieces);
             let Some(last) = pieces.last().copied() else {
-                return Err(Error::Gpu(format!(
+                return Err(Error::gpu(format!(
                     "internal: no rows for the batch at {} of this epoch",
                     batch.start
                 )));
@@ -1012,7 +1017,7 @@ impl Engine for GpuEngine<'_> {
         let ring = self.ring_next % LOG_RING;
         self.ring_next += 1;
         if self.reads.iter().any(|r| r.ring == ring) {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu(format!(
                 "internal: more than {LOG_RING} log points in flight"
             )));
         }
@@ -1065,7 +1070,7 @@ impl Engine for GpuEngine<'_> {
             self.queue_loss(Set::Validation, s, ring, &mut offset, &mut parts);
         }
         let Some(submission) = self.flush() else {
-            return Err(Error::Gpu("internal: empty log point".into()));
+            return Err(Error::gpu("internal: empty log point"));
         };
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         self.ring[ring]
@@ -1085,7 +1090,7 @@ impl Engine for GpuEngine<'_> {
 
     fn take_log(&mut self) -> Result<LogPoint> {
         let Some(read) = self.reads.pop_front() else {
-            return Err(Error::Gpu("internal: no log point was requested".into()));
+            return Err(Error::gpu("internal: no log point was requested"));
         };
         wait_for(self.ctx, read.submission)?;
         let values: Vec<f32> =

@@ -153,7 +153,11 @@ pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
             }
             (loss, correct)
         })
-        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        // Collected, then added in block order: the same sum whatever rayon's split (a
+        // parallel reduce would pair the blocks differently from run to run).
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let m = data.n_rows() as f64;
     Metrics {
         loss: loss / m,
@@ -219,13 +223,12 @@ pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64
             }
             (loss, g)
         })
-        .reduce(
-            || (0.0, vec![0.0; width]),
-            |(la, mut a), (lb, b)| {
-                a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
-                (la + lb, a)
-            },
-        );
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((0.0, vec![0.0; width]), |(la, mut a), (lb, b)| {
+            a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
+            (la + lb, a)
+        });
     let m = data.n_rows() as f64;
     (
         loss / m,

@@ -228,7 +228,7 @@ fn every_bad_input_exits_2_with_one_line_naming_it() {
         (
             "npy: truncated data",
             vec!["--data".into(), f.npy_x("cut", truncated)],
-            vec!["cut.npy", "EOF"],
+            vec!["cut.npy", "truncated .npy", "26 bytes"],
         ),
         (
             "npy: shape larger than data",
@@ -236,7 +236,7 @@ fn every_bad_input_exits_2_with_one_line_naming_it() {
                 "--data".into(),
                 f.npy_x("big", npy("<f4", false, "(40, 2)", &x4)),
             ],
-            vec!["big.npy", "EOF"],
+            vec!["big.npy", "truncated .npy", "(40, 2)"],
         ),
         (
             "npy: bad magic",
@@ -281,6 +281,22 @@ fn every_bad_input_exits_2_with_one_line_naming_it() {
                 f.put("y2d.npy", npy("<f4", false, "(4, 2)", &x4)),
             ],
             vec!["y2d.npy", "ndim 2"],
+        ),
+        (
+            "npy: header length past the end (found by cargo fuzz)",
+            vec![
+                "--data".into(),
+                f.npy_x("hdr", b"\x93NUMPY\x03\x00\xe4\x00\xc7\xc7padding".to_vec()),
+            ],
+            vec!["hdr.npy", "truncated .npy"],
+        ),
+        (
+            "npy: shape past the data (read path, f64)",
+            vec![
+                "--data".into(),
+                f.npy_x("f8", npy("<f8", false, "(100000000, 8)", &x4)),
+            ],
+            vec!["f8.npy", "truncated .npy", "(100000000, 8)"],
         ),
         // LIBSVM
         (

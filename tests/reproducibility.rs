@@ -228,3 +228,26 @@ fn resume_refuses_another_config_or_data() {
     };
     resume(&more, &data).expect("raising --epochs on resume is allowed");
 }
+
+/// Batches large enough for the CPU reference's parallel path (blocks summed across threads) and
+/// for many GPU workgroups: still identical bits run to run.
+#[test]
+fn large_batches_are_reproducible_too() {
+    let data = common::linear(20000, 8, 4, 0.5, 5);
+    let cfg = FitConfig {
+        epochs: 4,
+        batch_size: BatchSize::Rows(10000),
+        penalty: gpu_regfit::config::Penalty {
+            l1: 0.01,
+            ..Default::default()
+        },
+        ..FitConfig::default()
+    };
+    for (name, make) in solvers() {
+        let runs: Vec<Vec<u64>> = (0..3)
+            .map(|_| bits(&make().fit_raw(&data, None, &cfg).unwrap().weights.values))
+            .collect();
+        assert_eq!(runs[0], runs[1], "{name}");
+        assert_eq!(runs[0], runs[2], "{name}");
+    }
+}

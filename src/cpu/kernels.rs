@@ -55,13 +55,13 @@ pub fn grad_partials(
                 accumulate(&mut acc, chunk);
                 acc
             })
-            .reduce(
-                || vec![0.0f64; width],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+            // Added in block order, so the step is the same whatever rayon's split.
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(vec![0.0f64; width], |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            });
         out.copy_from_slice(&sum);
     }
 }

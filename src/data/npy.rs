@@ -21,9 +21,96 @@ fn npy_err(path: &Path, e: ReadNpyError) -> Error {
     }
 }
 
+/// Refuses a .npy file whose header declares more data than the file holds, before anything is
+/// allocated for it (a damaged 100-byte header must not ask for gigabytes). Headers this simple
+/// parser does not follow are left to the .npy reader, which reports them.
+fn check_declared_size(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut file = open(path)?;
+    let file_len = file
+        .get_ref()
+        .metadata()
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let mut head = vec![0u8; 12];
+    if file.read_exact(&mut head).is_err() || &head[..6] != b"\x93NUMPY" {
+        return Ok(());
+    }
+    let (header_len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as u64, 10u64),
+        2 | 3 => (
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
+            12u64,
+        ),
+        _ => return Ok(()),
+    };
+    if start + header_len > file_len {
+        return Err(Error::Format {
+            path: path.into(),
+            message: format!(
+                "truncated .npy: the header declares {header_len} bytes but the file has {file_len}"
+            ),
+        });
+    }
+    let mut header = vec![0u8; header_len as usize];
+    let mut rest = open(path)?;
+    let mut skip = vec![0u8; start as usize];
+    if rest.read_exact(&mut skip).is_err() || rest.read_exact(&mut header).is_err() {
+        return Ok(());
+    }
+    let header = String::from_utf8_lossy(&header);
+    let field = |name: &str| -> Option<String> {
+        let at = header.find(&format!("'{name}'"))? + name.len() + 2;
+        let after = header[at..].trim_start().strip_prefix(':')?.trim_start();
+        Some(after.to_string())
+    };
+    let Some(descr) = field("descr") else {
+        return Ok(());
+    };
+    let itemsize: u64 = match descr
+        .trim_start_matches(['\'', '"'])
+        .get(2..)
+        .map(|t| {
+            t.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|d| d.parse().ok())
+    {
+        Some(size) => size,
+        None => return Ok(()),
+    };
+    let Some(shape) = field("shape") else {
+        return Ok(());
+    };
+    let Some(inner) = shape.strip_prefix('(').and_then(|t| t.split(')').next()) else {
+        return Ok(());
+    };
+    let mut elements: u64 = 1;
+    for dim in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let Ok(n) = dim.parse::<u64>() else {
+            return Ok(());
+        };
+        elements = elements.saturating_mul(n);
+    }
+    let needed = elements.saturating_mul(itemsize);
+    let holds = file_len - start - header_len;
+    if needed > holds {
+        return Err(Error::Format {
+            path: path.into(),
+            message: format!(
+                "truncated .npy: the header declares shape ({inner}) of {itemsize}-byte values \
+                 ({needed} bytes) but the file holds {holds} bytes of data"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Reads an f32 or f64 array of dimension `D`, converting f64 to f32 (values beyond f32 range are
 /// reported as non-finite by [`Dataset::new`]).
 fn read_array<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f32, D>> {
+    check_declared_size(path)?;
     match ndarray::Array::<f32, D>::read_npy(open(path)?) {
         Ok(a) => Ok(a),
         Err(ReadNpyError::WrongDescriptor(_)) => ndarray::Array::<f64, D>::read_npy(open(path)?)
@@ -55,6 +142,7 @@ fn map_x(path: &Path) -> Result<Option<Matrix>> {
 }
 
 fn read_x(path: &Path) -> Result<Matrix> {
+    check_declared_size(path)?;
     match map_x(path)? {
         Some(x) => Ok(x),
         None => read_array::<Ix2>(path).map(Matrix::from),

@@ -52,6 +52,8 @@ pub fn title(model: crate::config::Model, source: &str, suffix: &str) -> String 
 pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
+    /// Line width in pixels (an earlier run is drawn wider, so a later one on top of it shows).
+    pub width: u32,
 }
 
 /// A loss plot: title, x-axis name, curves.
@@ -72,8 +74,10 @@ impl LossPlot {
                 || h.first().is_some_and(|r| r.epoch == 0)
         });
         let x = |r: &HistoryRow| if per_step { r.step } else { r.epoch } as f64;
+        // The first runs wider, so that identical curves (GPU and CPU agree) both show.
         let mut series = Vec::new();
-        for (name, history) in runs {
+        for (run, (name, history)) in runs.iter().enumerate() {
+            let width = if run + 1 < runs.len() { 6 } else { 2 };
             let label = |what: &str| {
                 if name.is_empty() {
                     what.to_string()
@@ -84,6 +88,7 @@ impl LossPlot {
             series.push(Series {
                 label: label("train objective J"),
                 points: history.iter().map(|r| (x(r), r.loss)).collect(),
+                width,
             });
             let val: Vec<(f64, f64)> = history
                 .iter()
@@ -93,6 +98,7 @@ impl LossPlot {
                 series.push(Series {
                     label: label("validation loss"),
                     points: val,
+                    width,
                 });
             }
         }
@@ -195,15 +201,16 @@ impl LossPlot {
         ];
         for (i, s) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
+            let width = s.width;
             chart
                 .draw_series(LineSeries::new(
                     s.points.iter().copied(),
-                    color.stroke_width(2),
+                    color.stroke_width(width),
                 ))
                 .map_err(err)?
                 .label(s.label.clone())
                 .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(width))
                 });
         }
         chart
@@ -288,4 +295,41 @@ pub fn read_history(path: &Path) -> Result<Vec<(String, Vec<HistoryRow>)>> {
         });
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(epoch: usize, step: usize, loss: f64) -> HistoryRow {
+        HistoryRow {
+            epoch,
+            step,
+            data_loss: loss,
+            reg_loss: 0.0,
+            loss,
+            train_accuracy: None,
+            val_loss: None,
+            val_accuracy: None,
+            lr: 0.1,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn log_scale_only_past_two_decades_and_step_axis_with_log_every() {
+        let narrow = [row(1, 10, 50.0), row(2, 20, 0.6)];
+        let wide = [row(1, 10, 50.0), row(2, 20, 0.4)];
+        assert!(!LossPlot::from_histories("t", &[("", &narrow)]).log_scale());
+        assert!(LossPlot::from_histories("t", &[("", &wide)]).log_scale());
+        let per_epoch = LossPlot::from_histories("t", &[("", &wide)]);
+        assert_eq!(per_epoch.x_label, "epoch");
+        assert_eq!(per_epoch.series[0].points, vec![(1.0, 50.0), (2.0, 0.4)]);
+        let mid_epoch = [row(1, 10, 5.0), row(1, 20, 4.0), row(2, 30, 3.0)];
+        let per_step = LossPlot::from_histories("t", &[("", &mid_epoch)]);
+        assert_eq!(per_step.x_label, "step");
+        assert_eq!(per_step.series[0].points[1], (20.0, 4.0));
+        let png = per_step.png().unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
 }

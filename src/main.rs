@@ -725,9 +725,14 @@ fn check_png(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Says on stderr that a run was interrupted, and what was written.
-fn note_interrupted(r: &FitResult, wrote: &[&Path]) {
-    let files: Vec<String> = wrote.iter().map(|p| p.display().to_string()).collect();
+/// Says on stderr that a run was interrupted, and which of the outputs asked for were written.
+fn note_interrupted(r: &FitResult, outputs: &[&Option<PathBuf>]) {
+    let files: Vec<String> = outputs
+        .iter()
+        .copied()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect();
     eprintln!(
         "interrupted at epoch {}, step {}{}",
         r.epochs_run,
@@ -801,12 +806,8 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
         println!("{}", summary.text());
     }
     if fitted.result.interrupted() {
-        let wrote: Vec<&Path> = [&cmd.out, &cmd.history, &cmd.view.plot, &cmd.checkpoint]
-            .into_iter()
-            .flatten()
-            .map(PathBuf::as_path)
-            .collect();
-        note_interrupted(&fitted.result, &wrote);
+        let outputs = [&cmd.out, &cmd.history, &cmd.view.plot, &cmd.checkpoint];
+        note_interrupted(&fitted.result, &outputs);
         return Ok(Outcome::Interrupted);
     }
     Ok(Outcome::Done)
@@ -938,12 +939,7 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<Outcome> {
         LossPlot::from_histories(&title, &runs).write(path)?;
     }
     if report.interrupted {
-        let wrote: Vec<&Path> = [&cmd.json, &cmd.history, &cmd.view.plot]
-            .into_iter()
-            .flatten()
-            .map(PathBuf::as_path)
-            .collect();
-        note_interrupted(gr, &wrote);
+        note_interrupted(gr, &[&cmd.json, &cmd.history, &cmd.view.plot]);
         return Ok(Outcome::Interrupted);
     }
     Ok(Outcome::Done)
@@ -1202,10 +1198,7 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
     bar.finish();
     let report = bench::BenchReport {
         device: ctx.adapter.clone(),
-        cpu: format!(
-            "cpu reference (f64, {} threads)",
-            rayon::current_num_threads()
-        ),
+        cpu: CpuSolver::new().device(),
         copy_gbps,
         results,
         interrupted,

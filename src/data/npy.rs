@@ -25,7 +25,7 @@ fn npy_err(path: &Path, e: ReadNpyError) -> Error {
 /// allocated for it (a damaged 100-byte header must not ask for gigabytes). Headers this simple
 /// parser does not follow are left to the .npy reader, which reports them.
 fn check_declared_size(path: &Path) -> Result<()> {
-    use std::io::Read;
+    use std::io::{Read, Seek, SeekFrom};
     let mut file = open(path)?;
     let file_len = file
         .get_ref()
@@ -53,9 +53,7 @@ fn check_declared_size(path: &Path) -> Result<()> {
         });
     }
     let mut header = vec![0u8; header_len as usize];
-    let mut rest = open(path)?;
-    let mut skip = vec![0u8; start as usize];
-    if rest.read_exact(&mut skip).is_err() || rest.read_exact(&mut header).is_err() {
+    if file.seek(SeekFrom::Start(start)).is_err() || file.read_exact(&mut header).is_err() {
         return Ok(());
     }
     let header = String::from_utf8_lossy(&header);
@@ -109,8 +107,8 @@ fn check_declared_size(path: &Path) -> Result<()> {
 
 /// Reads an f32 or f64 array of dimension `D`, converting f64 to f32 (values beyond f32 range are
 /// reported as non-finite by [`Dataset::new`]).
+/// The caller has run [`check_declared_size`] on `path`.
 fn read_array<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f32, D>> {
-    check_declared_size(path)?;
     match ndarray::Array::<f32, D>::read_npy(open(path)?) {
         Ok(a) => Ok(a),
         Err(ReadNpyError::WrongDescriptor(_)) => ndarray::Array::<f64, D>::read_npy(open(path)?)
@@ -151,6 +149,7 @@ fn read_x(path: &Path) -> Result<Matrix> {
 
 pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     let x = read_x(x_path)?;
+    check_declared_size(y_path)?;
     let y: Array1<f32> = match read_array::<Ix1>(y_path) {
         Ok(y) => y,
         // An n×1 column is accepted as well.

@@ -74,6 +74,12 @@ fn rank(device_type: &str) -> u8 {
     }
 }
 
+/// Error scopes pushed by [`GpuContext::capture`], popped by [`GpuContext::release`].
+pub(crate) struct Captured {
+    oom: wgpu::ErrorScopeGuard,
+    invalid: wgpu::ErrorScopeGuard,
+}
+
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -216,20 +222,41 @@ impl GpuContext {
     }
 
     /// A buffer, or a typed error: out of memory is `Error::DeviceMemory`, any other failure (a
-    /// size past the device's limit, a lost device) `Error::Gpu`.
+    /// size past the device's limit, a lost device) `Error::Gpu` or `Error::DeviceLost`.
     pub fn buffer(
         &self,
         label: &str,
         bytes: u64,
         usage: wgpu::BufferUsages,
     ) -> Result<wgpu::Buffer> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let captured = self.capture();
         let buffer = super::buffers::buffer(&self.device, label, bytes, usage);
-        let invalid = pollster::block_on(invalid.pop());
-        let oom = pollster::block_on(oom.pop());
-        if oom.is_some() || invalid.is_some() {
+        self.release(
+            captured,
+            &format!("creating buffer `{label}` ({bytes} bytes)"),
+            bytes,
+        )?;
+        Ok(buffer)
+    }
+
+    /// Starts capturing the device's out-of-memory and validation errors (see [`Self::release`]).
+    pub(crate) fn capture(&self) -> Captured {
+        Captured {
+            oom: self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            invalid: self.device.push_error_scope(wgpu::ErrorFilter::Validation),
+        }
+    }
+
+    /// Ends a capture: a lost device explains any error; else a validation error is `Error::Gpu`
+    /// ("`what` failed: ..."), out of memory `Error::DeviceMemory` for `bytes`.
+    pub(crate) fn release(&self, captured: Captured, what: &str, bytes: u64) -> Result<()> {
+        let invalid = pollster::block_on(captured.invalid.pop());
+        let oom = pollster::block_on(captured.oom.pop());
+        if invalid.is_some() || oom.is_some() {
             self.check()?;
+        }
+        if let Some(e) = invalid {
+            return Err(Error::gpu(format!("{what} failed: {e}")));
         }
         if let Some(e) = oom {
             return Err(Error::DeviceMemory {
@@ -237,12 +264,7 @@ impl GpuContext {
                 message: crate::error::one_line(&e.to_string()),
             });
         }
-        if let Some(e) = invalid {
-            return Err(Error::gpu(format!(
-                "creating buffer `{label}` ({bytes} bytes) failed: {e}"
-            )));
-        }
-        self.check().map(|()| buffer)
+        self.check()
     }
 
     /// Whether the gradient kernel reduces with subgroup operations.

@@ -352,8 +352,7 @@ impl<'a> GpuEngine<'a> {
         };
 
         let device = &ctx.device;
-        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let captured = ctx.capture();
         use wgpu::BufferUsages as U;
         let weights = buffers::buffer(
             device,
@@ -434,23 +433,11 @@ impl<'a> GpuEngine<'a> {
             }
         }
         ctx.queue.submit([]);
-        let invalid = pollster::block_on(invalid.pop());
-        let oom = pollster::block_on(oom.pop());
-        if invalid.is_some() || oom.is_some() {
-            ctx.check()?; // a lost device explains both
-        }
-        if let Some(e) = invalid {
-            return Err(Error::gpu(format!(
-                "creating the fit's buffers failed: {e}"
-            )));
-        }
-        if let Some(e) = oom {
-            return Err(Error::DeviceMemory {
-                bytes: n as u64 * buffers::device_row_bytes(d),
-                message: crate::error::one_line(&e.to_string()),
-            });
-        }
-        ctx.check()?;
+        ctx.release(
+            captured,
+            "creating the fit's buffers",
+            n as u64 * buffers::device_row_bytes(d),
+        )?;
         Ok(GpuEngine {
             ctx,
             data,

@@ -12,9 +12,9 @@ struct FitParams {
     n_outputs: u32,    // K
     stride: u32,       // d + 1: one row of the weight matrix
     tile_rows: u32,    // rows per workgroup tile in grad_partials
-    flags: u32,        // FLAG_INTERCEPT | FLAG_PROX | FLAG_MOMENTUM
+    flags: u32,        // FLAG_INTERCEPT | FLAG_PROX | FLAG_MOMENTUM | FLAG_WEIGHTED
     loss_workgroups: u32,
-    model: u32,        // MODEL_LINEAR | MODEL_LOGISTIC | MODEL_SOFTMAX
+    model: u32,        // MODEL_LINEAR | MODEL_LOGISTIC | MODEL_SOFTMAX | MODEL_GRAM
     l1: f32,
     l2: f32,
     bias_l1: f32,
@@ -45,6 +45,15 @@ struct StepParams {
 @group(0) @binding(5) var<storage, read_write> weights: array<f32>;   // K × stride
 @group(0) @binding(6) var<storage, read_write> velocity: array<f32>;  // 2 × K × stride: momentum, then the low parts of the weights (update.wgsl)
 @group(0) @binding(7) var<storage, read_write> scratch: array<f32>;   // per-workgroup partial sums
+@group(0) @binding(8) var<storage, read> row_weight: array<f32>;      // n_rows sample weights (mean 1), read when FLAG_WEIGHTED
+
+// The weight of row r (1 without sample weights).
+fn weight_of(r: u32) -> f32 {
+    if ((fit.flags & FLAG_WEIGHTED) != 0u) {
+        return row_weight[r];
+    }
+    return 1.0;
+}
 
 // 1 / (1 + e^-z) without overflow for large |z|. CPU twin: objective::sigmoid.
 fn sigmoid(z: f32) -> f32 {

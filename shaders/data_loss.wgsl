@@ -43,14 +43,16 @@ fn data_loss(
                 exp_sum += exp(z - z_max);
             }
         }
+        // The loss is weighted (weight_of is 1 without sample weights); the accuracy is not.
+        let s = weight_of(i);
         if (fit.model == MODEL_LINEAR) {
             let r = z0 - target_value;
-            acc += 0.5 * r * r;
+            acc += s * (0.5 * r * r);
         } else if (fit.model == MODEL_LOGISTIC) {
-            acc += softplus(z0) - target_value * z0;
+            acc += s * (softplus(z0) - target_value * z0);
             correct += select(0u, 1u, f32(select(0u, 1u, z0 > 0.0)) == target_value);
         } else {
-            acc += z_max + log(exp_sum) - z_label;
+            acc += s * (z_max + log(exp_sum) - z_label);
             correct += select(0u, 1u, f32(best) == target_value);
         }
     }

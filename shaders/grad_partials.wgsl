@@ -65,7 +65,7 @@ fn grad_partials(
                 // σ(z) − 1 = −σ(−z): no cancellation when σ(z) is close to the label.
                 let z = tile_resid[base];
                 tile_resid[base] = select(sigmoid(z), -sigmoid(-z), target_value == 1.0);
-            } else {
+            } else if (fit.model == MODEL_SOFTMAX) {
                 // Softmax with max-subtraction: r_k = e^(z_k − m) / Σ e^(z − m) − [k = y].
                 var z_max = tile_resid[base];
                 for (var o = 1u; o < k_out; o++) {
@@ -87,6 +87,12 @@ fn grad_partials(
                 }
                 let label = u32(target_value);
                 tile_resid[base + label] = -others;
+            } // MODEL_GRAM: the residual is the logit.
+            if ((fit.flags & FLAG_WEIGHTED) != 0u) {
+                let s = row_weight[tile_index[i]];
+                for (var o = 0u; o < k_out; o++) {
+                    tile_resid[base + o] = tile_resid[base + o] * s;
+                }
             }
         }
         workgroupBarrier();

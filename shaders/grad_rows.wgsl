@@ -36,7 +36,7 @@ fn row_sums(group: u32, lid: u32) -> array<f32, NARROW_WIDTH> {
             z[0] = z[0] - target_value;
         } else if (fit.model == MODEL_LOGISTIC) {
             z[0] = select(sigmoid(z[0]), -sigmoid(-z[0]), target_value == 1.0);
-        } else {
+        } else if (fit.model == MODEL_SOFTMAX) {
             var z_max = z[0];
             for (var o = 1u; o < k_out; o++) {
                 z_max = max(z_max, z[o]);
@@ -53,6 +53,12 @@ fn row_sums(group: u32, lid: u32) -> array<f32, NARROW_WIDTH> {
                 others += select(z[o], 0.0, f32(o) == target_value);
             }
             z[u32(target_value)] = -others;
+        } // MODEL_GRAM: the residual is the logit.
+        if ((fit.flags & FLAG_WEIGHTED) != 0u) {
+            let s = row_weight[r];
+            for (var o = 0u; o < k_out; o++) {
+                z[o] = z[o] * s;
+            }
         }
         for (var o = 0u; o < k_out; o++) {
             let base = o * stride;

@@ -272,6 +272,7 @@ pub fn cpu_gradient_seconds(data: &Dataset, model: Model) -> f64 {
                 model,
                 data.x_slice(),
                 data.y_slice(),
+                data.row_weights(),
                 &order,
                 crate::schedule::Batch { start: 0, rows: n },
                 &w,

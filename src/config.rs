@@ -27,6 +27,11 @@
 //! | `fit_intercept` | true | fit b | |
 //! | `standardize` | false | z-score features; coefficients reported on the original scale | |
 //! | `early_stopping` | false | stop when the validation loss has not improved by `tol` (default 0) for `n_iter_no_change` epochs; keep the best weights | needs a validation set |
+//! | `solver` | sgd (library), apg (CLI) | `sgd`: minibatch SGD with the settings above; `apg`: full-batch accelerated proximal gradient stopped on the duality gap | |
+//! | `max_iter` | 10 000 | apg: most iterations | ≥ 1 |
+//!
+//! With `solver = apg`, `tol` is the relative duality gap G/J at which the fit stops (default
+//! 1e-6), and the SGD settings (lr, decay, optimizer, momentum, batch size, epochs) are unused.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -79,6 +84,32 @@ pub enum Optimizer {
     Sgd,
     Momentum,
 }
+
+/// How the weights are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SolverKind {
+    /// Minibatch stochastic gradient descent (sgd or momentum) over epochs.
+    #[default]
+    Sgd,
+    /// Full-batch accelerated proximal gradient (FISTA with adaptive restart), stopped when the
+    /// relative duality gap falls to `tol`.
+    Apg,
+}
+
+impl SolverKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Sgd => "sgd",
+            SolverKind::Apg => "apg",
+        }
+    }
+}
+
+/// apg's default relative duality gap at which it stops.
+pub const APG_DEFAULT_TOL: f64 = 1e-6;
+/// apg's default most iterations.
+pub const APG_DEFAULT_MAX_ITER: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -180,6 +211,16 @@ pub struct FitConfig {
     /// memory budget; `None` shuffles all rows together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_rows: Option<usize>,
+    /// sgd (the default here and in checkpoints) or apg (the CLI's default).
+    #[serde(default)]
+    pub solver: SolverKind,
+    /// apg: most iterations.
+    #[serde(default = "default_max_iter")]
+    pub max_iter: usize,
+}
+
+fn default_max_iter() -> usize {
+    APG_DEFAULT_MAX_ITER
 }
 
 impl Default for FitConfig {
@@ -202,6 +243,8 @@ impl Default for FitConfig {
             standardize: false,
             early_stopping: false,
             chunk_rows: None,
+            solver: SolverKind::Sgd,
+            max_iter: APG_DEFAULT_MAX_ITER,
         }
     }
 }
@@ -215,6 +258,11 @@ fn non_negative(name: &'static str, v: f64) -> Result<()> {
 }
 
 impl FitConfig {
+    /// apg's stopping tolerance on the relative duality gap.
+    pub fn gap_tol(&self) -> f64 {
+        self.tol.unwrap_or(APG_DEFAULT_TOL)
+    }
+
     /// Checks every setting once, against a dataset of `n_rows` rows.
     pub fn validate(&self, n_rows: usize) -> Result<()> {
         non_negative("l1", self.penalty.l1)?;
@@ -235,7 +283,8 @@ impl FitConfig {
         if self.epochs == 0 {
             return Err(Error::invalid("epochs", 0, "must be at least 1"));
         }
-        if let BatchSize::Rows(b) = self.batch_size {
+        // apg takes full-batch steps: the batch setting is not used.
+        if let (BatchSize::Rows(b), SolverKind::Sgd) = (self.batch_size, self.solver) {
             if b == 0 {
                 return Err(Error::invalid(
                     "batch-size",
@@ -266,6 +315,9 @@ impl FitConfig {
         }
         if let Some(t) = self.tol {
             non_negative("tol", t)?;
+        }
+        if self.max_iter == 0 {
+            return Err(Error::invalid("max-iter", 0, "must be at least 1"));
         }
         if self.n_iter_no_change == 0 {
             return Err(Error::invalid("n-iter-no-change", 0, "must be at least 1"));

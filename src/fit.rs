@@ -125,6 +125,9 @@ pub struct HistoryRow {
     pub val_accuracy: Option<f64>,
     pub lr: f64,
     pub seconds: f64,
+    /// apg: the duality gap at this check (absent for sgd rows and unpenalized fits).
+    #[serde(default)]
+    pub duality_gap: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +152,12 @@ pub struct FitResult {
     pub best_epoch: Option<usize>,
     /// Rows per chunk when minibatches were drawn within chunks (streaming), else `None`.
     pub chunk_rows: Option<usize>,
+    /// The duality gap of the returned weights (None without a penalty on W).
+    pub certificate: Option<crate::gap::Certificate>,
+    /// apg: whether the relative gap reached `tol` (sgd: None).
+    pub converged: Option<bool>,
+    /// apg: iterations, step and restarts.
+    pub apg: Option<crate::apg::ApgReport>,
 }
 
 impl FitResult {
@@ -273,6 +282,7 @@ impl Progress<'_> {
             val_accuracy: point.validation.and_then(|v| v.accuracy),
             lr: at.lr,
             seconds: self.seconds(),
+            duality_gap: None,
         });
         if let Some(observe) = control.observer.as_mut() {
             observe(&ProgressUpdate {
@@ -499,6 +509,9 @@ pub fn drive(
         stopped_early: progress.stopped_early,
         best_epoch,
         chunk_rows: (plan.n_chunks() > 1).then_some(plan.chunk_rows),
+        certificate: None,
+        converged: None,
+        apg: None,
     })
 }
 
@@ -558,7 +571,8 @@ pub fn fit_with(
             standardizer.transform(&mut v);
             v
         });
-        let result = solver.fit_run(&scaled, scaled_val.as_ref(), cfg, control)?;
+        let mut result = solver.fit_run(&scaled, scaled_val.as_ref(), cfg, control)?;
+        certify(&mut result, &scaled, cfg);
         let weights = standardizer.unscale(&result.weights);
         Ok(Fitted {
             weights,
@@ -566,11 +580,19 @@ pub fn fit_with(
             standardizer: Some(standardizer),
         })
     } else {
-        let result = solver.fit_run(data, validation, cfg, control)?;
+        let mut result = solver.fit_run(data, validation, cfg, control)?;
+        certify(&mut result, data, cfg);
         Ok(Fitted {
             weights: result.weights.clone(),
             result,
             standardizer: None,
         })
+    }
+}
+
+/// Gives an sgd fit the duality gap of its final weights (f64, on the CPU); apg has its own.
+fn certify(result: &mut FitResult, data: &Dataset, cfg: &FitConfig) {
+    if result.certificate.is_none() && result.apg.is_none() {
+        result.certificate = crate::apg::final_certificate(data, cfg, &result.weights);
     }
 }

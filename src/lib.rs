@@ -21,6 +21,7 @@
 //! # Ok::<(), gpu_regfit::error::Error>(())
 //! ```
 
+pub mod apg;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod fit;
+pub mod gap;
 pub mod gpu;
 pub mod objective;
 pub mod predict;

@@ -4,8 +4,9 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpu_regfit::checkpoint::{Checkpoint, CheckpointPlan};
-use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty};
+use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty, SolverKind};
 use gpu_regfit::cpu::{exact, CpuSolver};
+use gpu_regfit::data::weights::{self as sample_weights, ClassWeight};
 use gpu_regfit::data::{self, generate, labels, split, Dataset, Format, LoadOptions};
 use gpu_regfit::error::Error;
 use gpu_regfit::fit::{self, FitResult, ProgressUpdate, RunControl, Solver};
@@ -153,6 +154,17 @@ struct DataArgs {
     /// Hold out this fraction of the rows (seeded by --seed; stratified for classifiers).
     #[arg(long, allow_negative_numbers = true)]
     validation_fraction: Option<f64>,
+    /// CSV: the column that holds each row's sample weight (then not a feature). The objective
+    /// becomes (1/Σw) Σ wᵢ·loss; a weight of 0 drops the row.
+    #[arg(long, conflicts_with = "sample_weight_file")]
+    sample_weight: Option<String>,
+    /// One sample weight per training row: a 1-D .npy (f32 or f64), or text with one number a line.
+    #[arg(long)]
+    sample_weight_file: Option<PathBuf>,
+    /// Classifiers: `balanced` (class k weighs n / (K·count_k), as scikit-learn) or
+    /// LABEL=W,... (labels not listed weigh 1); multiplies any sample weights.
+    #[arg(long)]
+    class_weight: Option<ClassWeight>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -194,10 +206,23 @@ enum OptimizerArg {
     Momentum,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SolverArg {
+    /// Full-batch accelerated proximal gradient, stopped on the duality gap (the default).
+    Apg,
+    /// Minibatch SGD (or momentum) over epochs, with the learning-rate flags.
+    Sgd,
+}
+
 #[derive(Args)]
 struct ModelArgs {
     #[arg(long, value_enum, default_value = "linear")]
     model: ModelArg,
+    /// apg (default: converges to --tol without tuning) or sgd (minibatch; --lr, --epochs, ...).
+    /// Any of --lr, --epochs, --batch-size, --optimizer, --momentum, --decay, --l1-update,
+    /// --log-every, --early-stopping, --n-iter-no-change, --checkpoint, --resume implies sgd.
+    #[arg(long, value_enum)]
+    solver: Option<SolverArg>,
     /// Weight of l1·‖w‖₁.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     l1: f64,
@@ -216,41 +241,50 @@ struct ModelArgs {
     /// Weight of bias_l2·b².
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     bias_l2: f64,
-    /// sign: l1·sign(w) in the gradient; prox: soft-threshold after the step (exact zeros).
-    #[arg(long, value_enum, default_value = "sign")]
-    l1_update: L1UpdateArg,
-    #[arg(long, value_enum, default_value = "sgd")]
-    optimizer: OptimizerArg,
-    /// Momentum μ (v ← μv − lr·g; w ← w + v).
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    momentum: f64,
-    /// Learning rate; lr_t = lr / (1 + decay·t).
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    lr: f64,
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    decay: f64,
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
-    /// Rows per step, or `full` for full-batch gradient descent [default: 256, or every row when
-    /// the data has fewer].
-    #[arg(long, value_parser = parse_batch)]
-    batch_size: Option<BatchSize>,
-    /// Seed of the minibatch order.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Steps between loss readbacks (default: once per epoch).
-    #[arg(long)]
-    log_every: Option<usize>,
-    /// Stop when the epoch loss (with --early-stopping: the validation loss) has not improved by
-    /// tol for --n-iter-no-change epochs.
+    /// apg: stop when the relative duality gap G/J is at most tol [default: 1e-6]. sgd: stop when
+    /// the epoch loss (with --early-stopping: the validation loss) has not improved by tol for
+    /// --n-iter-no-change epochs.
     #[arg(long, allow_negative_numbers = true)]
     tol: Option<f64>,
-    /// Stop on the validation loss and keep the best epoch's weights (needs --validation or
+    /// apg: most iterations [default: 10000].
+    #[arg(long)]
+    max_iter: Option<usize>,
+    /// sgd: l1·sign(w) in the gradient, or prox: soft-threshold after the step (exact zeros)
+    /// [default: sign].
+    #[arg(long, value_enum)]
+    l1_update: Option<L1UpdateArg>,
+    /// sgd: the update rule [default: sgd].
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerArg>,
+    /// sgd: momentum μ (v ← μv − lr·g; w ← w + v) [default: 0.9].
+    #[arg(long, allow_negative_numbers = true)]
+    momentum: Option<f64>,
+    /// sgd: learning rate; lr_t = lr / (1 + decay·t) [default: 0.05].
+    #[arg(long, allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// sgd: learning-rate decay [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    decay: Option<f64>,
+    /// sgd: passes over the data [default: 20].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// sgd: rows per step, or `full` for full-batch gradient descent [default: 256, or every row
+    /// when the data has fewer].
+    #[arg(long, value_parser = parse_batch)]
+    batch_size: Option<BatchSize>,
+    /// Seed of the minibatch order (and of --validation-fraction's holdout).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// sgd: steps between loss readbacks (default: once per epoch).
+    #[arg(long)]
+    log_every: Option<usize>,
+    /// sgd: stop on the validation loss and keep the best epoch's weights (needs --validation or
     /// --validation-fraction).
     #[arg(long)]
     early_stopping: bool,
-    #[arg(long, default_value_t = 5)]
-    n_iter_no_change: usize,
+    /// sgd: epochs without improvement before --tol stops [default: 5].
+    #[arg(long)]
+    n_iter_no_change: Option<usize>,
     /// Fit without an intercept (b = 0).
     #[arg(long)]
     no_intercept: bool,
@@ -264,7 +298,9 @@ const DEFAULT_BATCH: usize = 256;
 
 /// Without --batch-size, data with fewer rows than the default runs full batch.
 fn default_batch_fits(cfg: &mut FitConfig, args: &ModelArgs, rows: usize) {
-    if args.batch_size.is_none() && rows < DEFAULT_BATCH {
+    if cfg.solver == SolverKind::Apg {
+        cfg.batch_size = BatchSize::Full;
+    } else if args.batch_size.is_none() && rows < DEFAULT_BATCH {
         cfg.batch_size = BatchSize::Full;
     }
 }
@@ -279,7 +315,26 @@ fn parse_batch(s: &str) -> Result<BatchSize, String> {
 }
 
 impl ModelArgs {
-    fn config(&self) -> Result<FitConfig, Error> {
+    /// The SGD-only flags given on the command line (each implies --solver sgd).
+    fn sgd_flags(&self) -> Vec<&'static str> {
+        let given = [
+            ("--lr", self.lr.is_some()),
+            ("--epochs", self.epochs.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--optimizer", self.optimizer.is_some()),
+            ("--momentum", self.momentum.is_some()),
+            ("--decay", self.decay.is_some()),
+            ("--l1-update", self.l1_update.is_some()),
+            ("--log-every", self.log_every.is_some()),
+            ("--early-stopping", self.early_stopping),
+            ("--n-iter-no-change", self.n_iter_no_change.is_some()),
+        ];
+        given.iter().filter(|g| g.1).map(|g| g.0).collect()
+    }
+
+    /// The config; `sgd_implied` names other flags (checkpoints) that need sgd. Says on stderr
+    /// when SGD flags chose the solver.
+    fn config_with(&self, sgd_implied: &[&'static str]) -> Result<FitConfig, Error> {
         let mut penalty = match self.alpha {
             Some(alpha) => Penalty::from_sklearn(alpha, self.l1_ratio.unwrap_or(0.5))?,
             None => Penalty {
@@ -290,6 +345,31 @@ impl ModelArgs {
         };
         penalty.bias_l1 = self.bias_l1;
         penalty.bias_l2 = self.bias_l2;
+        let mut sgd_flags = self.sgd_flags();
+        sgd_flags.extend_from_slice(sgd_implied);
+        let solver = match self.solver {
+            Some(SolverArg::Sgd) => SolverKind::Sgd,
+            Some(SolverArg::Apg) => {
+                if let Some(flag) = sgd_flags.first() {
+                    return Err(Error::invalid(
+                        "solver",
+                        "apg",
+                        format!("{flag} is a --solver sgd setting (apg needs no learning rate)"),
+                    ));
+                }
+                SolverKind::Apg
+            }
+            None if !sgd_flags.is_empty() => SolverKind::Sgd,
+            None => SolverKind::Apg,
+        };
+        if solver == SolverKind::Sgd && self.max_iter.is_some() {
+            return Err(Error::invalid(
+                "max-iter",
+                self.max_iter.unwrap_or(0),
+                "is an apg setting; sgd runs --epochs",
+            ));
+        }
+        let defaults = FitConfig::default();
         Ok(FitConfig {
             model: match self.model {
                 ModelArg::Linear => Model::Linear,
@@ -297,28 +377,48 @@ impl ModelArgs {
                 ModelArg::Softmax => Model::Softmax,
             },
             penalty,
-            l1_update: match self.l1_update {
+            l1_update: match self.l1_update.unwrap_or(L1UpdateArg::Sign) {
                 L1UpdateArg::Sign => L1Update::Sign,
                 L1UpdateArg::Prox => L1Update::Prox,
             },
-            optimizer: match self.optimizer {
+            optimizer: match self.optimizer.unwrap_or(OptimizerArg::Sgd) {
                 OptimizerArg::Sgd => Optimizer::Sgd,
                 OptimizerArg::Momentum => Optimizer::Momentum,
             },
-            momentum: self.momentum,
-            lr: self.lr,
-            decay: self.decay,
-            epochs: self.epochs,
+            momentum: self.momentum.unwrap_or(defaults.momentum),
+            lr: self.lr.unwrap_or(defaults.lr),
+            decay: self.decay.unwrap_or(defaults.decay),
+            epochs: self.epochs.unwrap_or(defaults.epochs),
             batch_size: self.batch_size.unwrap_or(BatchSize::Rows(DEFAULT_BATCH)),
             seed: self.seed,
             log_every: self.log_every,
             tol: self.tol,
-            n_iter_no_change: self.n_iter_no_change,
+            n_iter_no_change: self.n_iter_no_change.unwrap_or(defaults.n_iter_no_change),
             fit_intercept: !self.no_intercept,
             standardize: self.standardize,
             early_stopping: self.early_stopping,
             chunk_rows: None,
+            solver,
+            max_iter: self.max_iter.unwrap_or(defaults.max_iter),
         })
+    }
+
+    fn config(&self) -> Result<FitConfig, Error> {
+        self.config_with(&[])
+    }
+
+    /// Says on stderr when SGD flags chose the solver (after the input checks, so an error stays
+    /// one line).
+    fn note_solver(&self, sgd_implied: &[&'static str]) {
+        let mut flags = self.sgd_flags();
+        flags.extend_from_slice(sgd_implied);
+        if self.solver.is_none() && !flags.is_empty() {
+            eprintln!(
+                "note: {} implies --solver sgd (minibatch SGD); without SGD flags apg runs to the \
+                 duality-gap tolerance",
+                flags.join(", ")
+            );
+        }
     }
 }
 
@@ -565,6 +665,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    quiet_wsi_probe();
     // First signal: stop at the next log point and write the outputs; second: quit at once (no
     // output is ever half-written, so the old files stay whole).
     let _ = ctrlc::set_handler(|| {
@@ -600,6 +701,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// Mesa's Vulkan drivers probe Wayland at start-up, and libwayland prints `error: XDG_RUNTIME_DIR
+/// is invalid or not set` on stderr when the variable is missing (a headless machine, a container,
+/// CI). gpu-regfit draws nothing on screen, so it points the variable at a private empty folder:
+/// the probe then finds no display and says nothing. Runs before any thread starts.
+fn quiet_wsi_probe() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("gpu-regfit-runtime-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
 /// The training data (labels encoded for classifiers) and the validation set, if asked for.
 fn load_data(args: &DataArgs, cfg: &FitConfig) -> Result<(Dataset, Option<Dataset>), Error> {
     let options = LoadOptions {
@@ -629,7 +749,17 @@ fn load_data(args: &DataArgs, cfg: &FitConfig) -> Result<(Dataset, Option<Datase
             builtin_data(cfg.model)?
         }
     };
+    if let Some(name) = &args.sample_weight {
+        sample_weights::take_weight_column(&mut data, name)?;
+    }
+    if let Some(path) = &args.sample_weight_file {
+        let w = sample_weights::read_weight_file(path)?;
+        data.set_weights(w, &path.display().to_string())?;
+    }
     labels::encode(&mut data, cfg.model, args.max_classes)?;
+    if let Some(cw) = &args.class_weight {
+        sample_weights::apply_class_weight(&mut data, cw)?;
+    }
     match (&args.validation, args.validation_fraction) {
         (Some(path), _) => {
             // A validation .npy has its own <stem>.target.npy; a LIBSVM one takes the training width.
@@ -639,6 +769,11 @@ fn load_data(args: &DataArgs, cfg: &FitConfig) -> Result<(Dataset, Option<Datase
                 ..options
             };
             let mut val = Dataset::load(path, &val_options)?;
+            if let Some(name) = &args.sample_weight {
+                // The validation loss is unweighted: the column is dropped with its weights.
+                sample_weights::take_weight_column(&mut val, name)?;
+                val.weights = None;
+            }
             match &data.classes {
                 Some(classes) => labels::encode_with(&mut val, classes)?,
                 None => labels::encode(&mut val, cfg.model, args.max_classes)?,
@@ -647,7 +782,16 @@ fn load_data(args: &DataArgs, cfg: &FitConfig) -> Result<(Dataset, Option<Datase
             Ok((data, Some(val)))
         }
         (None, Some(fraction)) => {
-            let (train, val) = split::holdout(&data, fraction, cfg.seed)?;
+            let (train, mut val) = split::holdout(&data, fraction, cfg.seed)?;
+            if data.weights.is_some() && train.weights.is_none() {
+                return Err(Error::invalid(
+                    "validation-fraction",
+                    fraction,
+                    "leaves no training row with a sample weight above 0",
+                ));
+            }
+            // The validation loss is unweighted (as on the GPU, which keeps no validation weights).
+            val.weights = None;
             Ok((train, Some(val)))
         }
         (None, None) => Ok((data, None)),
@@ -746,7 +890,14 @@ fn note_interrupted(r: &FitResult, outputs: &[&Option<PathBuf>]) {
 }
 
 fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
-    let mut cfg = cmd.model.config()?;
+    let mut implied = Vec::new();
+    if cmd.checkpoint.is_some() {
+        implied.push("--checkpoint");
+    }
+    if cmd.resume.is_some() {
+        implied.push("--resume");
+    }
+    let mut cfg = cmd.model.config_with(&implied)?;
     for path in [&cmd.out, &cmd.history, &cmd.checkpoint]
         .into_iter()
         .flatten()
@@ -799,6 +950,8 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
         let title = plot::title(cfg.model, &data.source, "");
         LossPlot::from_histories(&title, &[("", history)]).write(path)?;
     }
+    cmd.model.note_solver(&implied);
+    warn_not_converged(&model);
     let summary = FitSummary::new(&model);
     if cmd.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -811,6 +964,21 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Interrupted);
     }
     Ok(Outcome::Done)
+}
+
+/// apg's ConvergenceWarning: one line with the gap reached and the tolerance asked for.
+fn warn_not_converged(model: &ModelJson) {
+    if model.solver == "apg" && model.converged == Some(false) && !model.interrupted {
+        if let Some(rel) = model.relative_gap {
+            eprintln!(
+                "warning: apg stopped after {} iterations at relative duality gap {rel:.2e} > tol \
+                 {:.0e} (the f32 gradient's floor on this problem, or --max-iter); raise --tol or \
+                 --max-iter, or use --device cpu (f64)",
+                model.epochs_run,
+                model.config.fit.gap_tol()
+            );
+        }
+    }
 }
 
 /// Records the chunking a streamed fit used in `cfg` (and says so on stderr).

@@ -4,6 +4,9 @@
 //!
 //! J(W, b) = (1/m) Σᵢ loss(zᵢ, yᵢ) + l1·‖W‖₁ + l2·‖W‖² + bias_l1·‖b‖₁ + bias_l2·‖b‖², zᵢ = W xᵢ + b
 //!
+//! With sample weights w the data term is (1/Σw) Σᵢ wᵢ·loss = (1/m) Σᵢ ŵᵢ·loss, ŵ = w·m/Σw (the
+//! dataset keeps ŵ), so every sum below multiplies row i by ŵᵢ.
+//!
 //! - linear:   loss = ½(z − y)²                        residual z − y
 //! - logistic: loss = log(1 + eᶻ) − y·z (y ∈ {0, 1})   residual σ(z) − y
 //! - softmax:  loss = logsumexp(z) − z_y (y ∈ 0..K)     residual softmax(z)_k − [k = y]
@@ -142,13 +145,16 @@ pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
     let (loss, correct) = x
         .par_chunks(ROWS_PER_TASK * d)
         .zip(y.par_chunks(ROWS_PER_TASK))
-        .map(|(xb, yb)| {
+        .enumerate()
+        .map(|(block, (xb, yb))| {
             let mut z = vec![0.0; w.outputs];
             let mut loss = 0.0;
             let mut correct = 0usize;
-            for (row, &t) in xb.chunks_exact(d).zip(yb) {
+            let first = block * ROWS_PER_TASK;
+            for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
                 w.logits_into(row, &mut z);
-                loss += row_loss(model, &z, t);
+                // Weighted loss (ŵ = 1 without weights: the product is exact); plain accuracy.
+                loss += data.row_weight(first + i) * row_loss(model, &z, t);
                 correct += usize::from(predicted_class(model, &z) as f32 == t);
             }
             (loss, correct)
@@ -205,14 +211,18 @@ pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64
     let (loss, sum) = x
         .par_chunks(ROWS_PER_TASK * d)
         .zip(y.par_chunks(ROWS_PER_TASK))
-        .map(|(xb, yb)| {
+        .enumerate()
+        .map(|(block, (xb, yb))| {
             let mut g = vec![0.0; width];
             let mut z = vec![0.0; w.outputs];
             let mut loss = 0.0;
-            for (row, &t) in xb.chunks_exact(d).zip(yb) {
+            let first = block * ROWS_PER_TASK;
+            for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
                 w.logits_into(row, &mut z);
-                loss += row_loss(model, &z, t);
+                let s = data.row_weight(first + i);
+                loss += s * row_loss(model, &z, t);
                 residuals(model, &mut z, t);
+                z.iter_mut().for_each(|r| *r *= s);
                 for (k, &r) in z.iter().enumerate() {
                     let gk = &mut g[k * stride..(k + 1) * stride];
                     for (a, &v) in gk[..d].iter_mut().zip(row) {

@@ -91,7 +91,7 @@ fn gen_then_fit_writes_model_and_history() {
     let h = std::fs::read_to_string(&history).unwrap();
     assert_eq!(
         h.lines().next().unwrap(),
-        "epoch,step,data_loss,reg_loss,loss,train_accuracy,val_loss,val_accuracy,lr,seconds"
+        "epoch,step,data_loss,reg_loss,loss,train_accuracy,val_loss,val_accuracy,lr,seconds,duality_gap"
     );
     assert_eq!(h.lines().count(), 201);
 }

@@ -86,7 +86,7 @@ fn spiral_softmax_with_validation_then_predict() {
     assert!(m["metrics"]["validation"]["accuracy"].as_f64().is_some());
     let h = std::fs::read_to_string(&history).unwrap();
     let last = h.lines().last().unwrap();
-    assert_eq!(last.split(',').count(), 10);
+    assert_eq!(last.split(',').count(), 11);
     assert!(
         !last.contains(",,"),
         "accuracy and validation cells filled: {last}"

@@ -128,6 +128,7 @@ fn kernel_twins_take_one_gradient_step() {
             model,
             x,
             y,
+            None,
             &order,
             Batch { start: 0, rows: 33 },
             &start,

@@ -56,14 +56,22 @@ fn build(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> (Gram, Inter
     let intercept = if !fit_intercept {
         Intercept::None
     } else if penalty.bias_l1 == 0.0 && penalty.bias_l2 == 0.0 {
+        // Weighted means (ŵ has mean 1, so Σ ŵᵢ xᵢ / m).
         let mut x_mean = vec![0.0; d];
-        for row in data.x.view().rows() {
+        for (i, row) in data.x.view().rows().into_iter().enumerate() {
+            let wi = data.row_weight(i);
             for (s, &v) in x_mean.iter_mut().zip(row) {
-                *s += v as f64;
+                *s += wi * v as f64;
             }
         }
         x_mean.iter_mut().for_each(|s| *s /= m);
-        let y_mean = data.y.iter().map(|&v| v as f64).sum::<f64>() / m;
+        let y_mean = data
+            .y
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| data.row_weight(i) * v as f64)
+            .sum::<f64>()
+            / m;
         Intercept::Centered { x_mean, y_mean }
     } else {
         Intercept::Column
@@ -84,11 +92,15 @@ fn build(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> (Gram, Inter
     while start < n {
         let rows = ROWS_PER_CHUNK.min(n - start);
         let x = data.x.view();
+        // Row i scaled by √ŵᵢ, so that AᵀA and Aᵀt carry the sample weights.
+        let root: Vec<f64> = (0..rows)
+            .map(|i| data.row_weight(start + i).sqrt())
+            .collect();
         let a = Mat::<f64>::from_fn(rows, p, |i, j| {
             if j < d {
-                x[[start + i, j]] as f64 - shift[j]
+                root[i] * (x[[start + i, j]] as f64 - shift[j])
             } else {
-                1.0
+                root[i]
             }
         });
         matmul(
@@ -100,7 +112,7 @@ fn build(data: &Dataset, penalty: &Penalty, fit_intercept: bool) -> (Gram, Inter
             Par::rayon(0),
         );
         for i in 0..rows {
-            let t = data.y[start + i] as f64 - t_shift;
+            let t = root[i] * (data.y[start + i] as f64 - t_shift);
             yy += t * t / m;
             for (j, qj) in q.iter_mut().enumerate() {
                 *qj += a[(i, j)] * t / m;

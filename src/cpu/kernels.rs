@@ -12,13 +12,14 @@ use rayon::prelude::*;
 /// Rows per parallel task; batches smaller than two tasks run on one thread.
 const ROWS_PER_TASK: usize = 2048;
 
-/// Twin of shaders/grad_partials.wgsl: Σ_{i in batch} rᵢₖ·[xᵢ, 1] for every output k, where rᵢ are
-/// the residuals of row i's K logits (objective::residuals). Writes the K × (d + 1) sums into `out`
+/// Twin of shaders/grad_partials.wgsl: Σ_{i in batch} ŵᵢ·rᵢₖ·[xᵢ, 1] for every output k, where rᵢ
+/// are the residuals of row i's K logits (objective::residuals) and ŵ the scaled sample weights. Writes the K × (d + 1) sums into `out`
 /// (the GPU writes them per workgroup).
 pub fn grad_partials(
     model: Model,
     x: &[f32],
     y: &[f32],
+    row_weight: Option<&[f32]>,
     order: &[u32],
     batch: Batch,
     w: &Weights,
@@ -34,6 +35,10 @@ pub fn grad_partials(
             let row = &x[i * d..(i + 1) * d];
             w.logits_into(row, &mut z);
             objective::residuals(model, &mut z, y[i]);
+            if let Some(s) = row_weight {
+                let s = s[i] as f64;
+                z.iter_mut().for_each(|r| *r *= s);
+            }
             for (k, &r) in z.iter().enumerate() {
                 let acc_k = &mut acc[k * stride..(k + 1) * stride];
                 for (a, &v) in acc_k[..d].iter_mut().zip(row) {
@@ -121,4 +126,141 @@ pub fn update(
 /// Twin of shaders/data_loss.wgsl: (1/m) Σ loss over all rows, and the accuracy of classifiers.
 pub fn data_loss(model: Model, data: &Dataset, w: &Weights) -> Metrics {
     objective::metrics(model, data, w)
+}
+
+/// Twin of shaders/dual_loss.wgsl: E[Σₖ p′ₖ·log p′ₖ] over all rows (weighted), the conjugate term
+/// of a classifier's dual (see gap.rs), with p′ = c·(1 − τ)·P + c·τ·q + (1 − c)·onehot(y) and P
+/// the row's class probabilities. Every term of p′ is ≥ 0, so nothing cancels.
+pub fn dual_loss(model: Model, data: &Dataset, w: &Weights, point: &crate::gap::DualPoint) -> f64 {
+    let d = data.n_features();
+    let classes = if model == Model::Softmax {
+        w.outputs
+    } else {
+        2
+    };
+    let (a, b, keep) = (
+        point.c * (1.0 - point.tau),
+        point.c * point.tau,
+        1.0 - point.c,
+    );
+    let sum = data
+        .x_slice()
+        .par_chunks(ROWS_PER_TASK * d)
+        .zip(data.y_slice().par_chunks(ROWS_PER_TASK))
+        .enumerate()
+        .map(|(block, (xb, yb))| {
+            let mut z = vec![0.0; w.outputs];
+            let mut p = vec![0.0; classes];
+            let mut acc = 0.0;
+            let first = block * ROWS_PER_TASK;
+            for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
+                w.logits_into(row, &mut z);
+                objective::probabilities(model, &z, &mut p);
+                let mut term = 0.0;
+                for (k, &pk) in p.iter().enumerate() {
+                    let v = a * pk + b * point.q[k] + keep * f64::from(u8::from(k as f32 == t));
+                    if v > 0.0 {
+                        term += v * v.ln();
+                    }
+                }
+                acc += data.row_weight(first + i) * term;
+            }
+            acc
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .sum::<f64>();
+    sum / data.n_rows() as f64
+}
+
+/// Twin of the gradient kernels in gram mode (`MODEL_GRAM`, residual = logit): E[(x·v + v_b)·[x, 1]]
+/// for one vector v of d + 1, the product with A = [X, 1]ᵀ Ŵ [X, 1] / m that apg's power
+/// iteration needs.
+pub fn gram_times(data: &Dataset, v: &[f64]) -> Vec<f64> {
+    let d = data.n_features();
+    let w = Weights::from_values(1, d, v.to_vec());
+    let sum = data
+        .x_slice()
+        .par_chunks(ROWS_PER_TASK * d)
+        .enumerate()
+        .map(|(block, xb)| {
+            let mut acc = vec![0.0; d + 1];
+            let mut z = [0.0];
+            let first = block * ROWS_PER_TASK;
+            for (i, row) in xb.chunks_exact(d).enumerate() {
+                w.logits_into(row, &mut z);
+                let r = z[0] * data.row_weight(first + i);
+                for (a, &x) in acc[..d].iter_mut().zip(row) {
+                    *a += r * x as f64;
+                }
+                acc[d] += r;
+            }
+            acc
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(vec![0.0; d + 1], |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
+            a
+        });
+    let m = data.n_rows() as f64;
+    sum.into_iter().map(|s| s / m).collect()
+}
+
+/// apg's momentum state (the GPU keeps it in the `velocity` buffer, see shaders/apg_update.wgsl).
+#[derive(Clone, Debug)]
+pub struct ApgState {
+    /// The iterate x (the point reported).
+    pub x: Weights,
+    /// The extrapolated point y where the gradient is taken.
+    pub y: Weights,
+    /// FISTA's t.
+    pub t: f64,
+    /// Momentum restarts so far.
+    pub restarts: usize,
+}
+
+/// Twin of shaders/apg_update.wgsl: one FISTA step from the data gradient `grad` at y (already
+/// divided by m): x⁺ = prox(y − step·(grad + 2·l2·y)) (soft-threshold by step·l1), restart when
+/// (y − x⁺)·(x⁺ − x) > 0 (O'Donoghue and Candès), else y⁺ = x⁺ + (t − 1)/t⁺·(x⁺ − x).
+pub fn apg_update(
+    grad: &Weights,
+    step: f64,
+    penalty: &Penalty,
+    fit_intercept: bool,
+    state: &mut ApgState,
+) {
+    let d = state.x.features;
+    let mut x_new = state.x.clone();
+    let mut uphill = 0.0;
+    for k in 0..x_new.values.len() {
+        let is_bias = k % (d + 1) == d;
+        let yk = state.y.values[k];
+        let v = if is_bias && !fit_intercept {
+            0.0
+        } else {
+            let (l1, l2) = if is_bias {
+                (penalty.bias_l1, penalty.bias_l2)
+            } else {
+                (penalty.l1, penalty.l2)
+            };
+            let u = yk - step * (grad.values[k] + 2.0 * l2 * yk);
+            objective::sign(u) * (u.abs() - step * l1).max(0.0)
+        };
+        uphill += (yk - v) * (v - state.x.values[k]);
+        x_new.values[k] = v;
+    }
+    let (t_next, beta) = if uphill > 0.0 {
+        state.restarts += 1;
+        (1.0, 0.0)
+    } else {
+        let t_next = (1.0 + (1.0 + 4.0 * state.t * state.t).sqrt()) / 2.0;
+        (t_next, (state.t - 1.0) / t_next)
+    };
+    for k in 0..x_new.values.len() {
+        let (xn, xo) = (x_new.values[k], state.x.values[k]);
+        state.y.values[k] = xn + beta * (xn - xo);
+    }
+    state.x = x_new;
+    state.t = t_next;
 }

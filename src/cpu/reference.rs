@@ -3,7 +3,7 @@
 
 use super::kernels::{self, UpdateRule};
 use crate::checkpoint::OptimizerState;
-use crate::config::{FitConfig, L1Update, Model, Optimizer};
+use crate::config::{FitConfig, L1Update, Model, Optimizer, SolverKind};
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::error::Result;
@@ -100,6 +100,7 @@ impl Engine for CpuEngine<'_> {
                 self.model,
                 x,
                 y,
+                self.data.row_weights(),
                 &self.order,
                 *batch,
                 &self.weights,
@@ -150,6 +151,18 @@ impl Solver for CpuSolver {
         control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
+        if cfg.solver == SolverKind::Apg {
+            let mut engine = crate::apg::CpuApg::new(data, cfg);
+            return crate::apg::run(
+                &mut engine,
+                data,
+                validation,
+                cfg,
+                self.device(),
+                setup.elapsed().as_secs_f64(),
+                control,
+            );
+        }
         let mut engine = CpuEngine::new(data, validation, cfg);
         drive(
             &mut engine,

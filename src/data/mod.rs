@@ -9,6 +9,7 @@ mod matrix;
 mod npy;
 pub mod split;
 pub mod standardize;
+pub mod weights;
 
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
@@ -36,6 +37,48 @@ pub struct Dataset {
     pub target_text: Option<Vec<String>>,
     /// The line of the input file each row came from (text formats), for error messages.
     pub row_lines: Option<Vec<u64>>,
+    /// Per-row sample weights (`--sample-weight`, `--class-weight`); `None`: every row weighs 1.
+    pub weights: Option<SampleWeights>,
+}
+
+/// Sample weights as given, and scaled to mean 1: the objective (1/Σw) Σ wᵢ·loss equals
+/// (1/m) Σ ŵᵢ·loss with ŵ = w·m/Σw, so every kernel keeps its 1/m and multiplies each row's
+/// residual and loss by ŵᵢ (one more f32 per row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleWeights {
+    /// The weights as given (after class weights), ≥ 0, not all 0.
+    pub raw: Vec<f32>,
+    /// w·m/Σw: mean 1.
+    pub scaled: Vec<f32>,
+    /// Σw of the raw weights.
+    pub sum: f64,
+}
+
+impl SampleWeights {
+    /// Checks `raw` (finite, ≥ 0, not all 0) and scales it; errors name `source` and the row.
+    pub fn new(raw: Vec<f32>, source: &str, locate: impl Fn(usize) -> String) -> Result<Self> {
+        for (i, &w) in raw.iter().enumerate() {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::Format {
+                    path: source.into(),
+                    message: format!(
+                        "{}: sample weight {w} must be a finite number ≥ 0",
+                        locate(i)
+                    ),
+                });
+            }
+        }
+        let sum: f64 = raw.iter().map(|&w| w as f64).sum();
+        if sum <= 0.0 {
+            return Err(Error::Format {
+                path: source.into(),
+                message: "every sample weight is 0: no row is left to fit".into(),
+            });
+        }
+        let scale = raw.len() as f64 / sum;
+        let scaled = raw.iter().map(|&w| (w as f64 * scale) as f32).collect();
+        Ok(SampleWeights { raw, scaled, sum })
+    }
 }
 
 /// The file formats the readers understand.
@@ -194,6 +237,7 @@ impl Dataset {
             classes: None,
             target_text: None,
             row_lines: None,
+            weights: None,
         })
     }
 
@@ -233,7 +277,53 @@ impl Dataset {
                 .row_lines
                 .as_ref()
                 .map(|l| rows.iter().map(|&r| l[r]).collect()),
+            // Rescaled over the rows kept; a part whose weights are all 0 becomes unweighted
+            // (the validation split checks that the training part has weight).
+            weights: self.weights.as_ref().and_then(|w| {
+                let raw = rows.iter().map(|&r| w.raw[r]).collect();
+                SampleWeights::new(raw, &self.source, |i| format!("row {i}")).ok()
+            }),
         }
+    }
+
+    /// Attaches per-row sample weights (`raw`, one per row, as given); they multiply any already
+    /// attached (class weights after sample weights).
+    pub fn set_weights(&mut self, raw: Vec<f32>, source: &str) -> Result<()> {
+        if raw.len() != self.n_rows() {
+            return Err(Error::Format {
+                path: source.into(),
+                message: format!(
+                    "has {} sample weights but the data has {} rows",
+                    raw.len(),
+                    self.n_rows()
+                ),
+            });
+        }
+        let raw = match &self.weights {
+            Some(old) => old.raw.iter().zip(&raw).map(|(a, b)| a * b).collect(),
+            None => raw,
+        };
+        self.weights = Some(SampleWeights::new(raw, source, |i| self.locate(i))?);
+        Ok(())
+    }
+
+    /// The row weights scaled to mean 1, when the data is weighted.
+    pub fn row_weights(&self) -> Option<&[f32]> {
+        self.weights.as_ref().map(|w| w.scaled.as_slice())
+    }
+
+    /// ŵᵢ (1 without weights).
+    #[inline]
+    pub fn row_weight(&self, i: usize) -> f64 {
+        self.weights.as_ref().map_or(1.0, |w| w.scaled[i] as f64)
+    }
+
+    /// Σw: the sum of the weights as given, or the number of rows. scikit-learn's
+    /// LogisticRegression(C) converts with this in place of n.
+    pub fn weight_sum(&self) -> f64 {
+        self.weights
+            .as_ref()
+            .map_or(self.n_rows() as f64, |w| w.sum)
     }
 
     /// A validation set must have the training data's width and classes.

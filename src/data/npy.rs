@@ -118,6 +118,12 @@ fn read_array<D: ndarray::Dimension>(path: &Path) -> Result<ndarray::Array<f32, 
     }
 }
 
+/// A 1-D f32/f64 array (sample weights), its declared size checked against the file first.
+pub(crate) fn read_vector(path: &Path) -> Result<Vec<f32>> {
+    check_declared_size(path)?;
+    Ok(read_array::<ndarray::Ix1>(path)?.to_vec())
+}
+
 /// X memory-mapped when the file holds little-endian f32 in C order; `None` for any other .npy
 /// (read by [`read_array`] instead).
 fn map_x(path: &Path) -> Result<Option<Matrix>> {

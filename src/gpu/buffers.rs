@@ -8,7 +8,8 @@ use crate::config::FitConfig;
 use crate::error::{Error, Result};
 use std::ops::Range;
 
-/// Bytes each row needs on the device: X (4·d), y (4) and its entry in the row order (4).
+/// Bytes each row needs on the device: X (4·d), y (4) and its entry in the row order (4). (A
+/// weighted fit adds 4 more per row, which the plan leaves inside its margin.)
 pub fn device_row_bytes(d: usize) -> u64 {
     4 * (d as u64 + 2)
 }
@@ -111,6 +112,37 @@ pub fn plan_fit(
     Ok((residency, cfg))
 }
 
+/// The host arrays a shard is loaded from.
+#[derive(Clone, Copy)]
+pub struct DataRef<'d> {
+    pub x: &'d [f32],
+    pub y: &'d [f32],
+    pub row_weight: Option<&'d [f32]>,
+}
+
+impl<'d> DataRef<'d> {
+    pub fn of(data: &'d crate::data::Dataset) -> Self {
+        DataRef {
+            x: data.x_slice(),
+            y: data.y_slice(),
+            row_weight: data.row_weights(),
+        }
+    }
+}
+
+/// Rewrites the shard's `FitParams` (apg switches the model code for its power iteration).
+impl Shard {
+    pub fn set_fit(&mut self, ctx: &GpuContext, fit: FitParams) {
+        self.fit = FitParams {
+            n_rows: self.fit.n_rows,
+            loss_workgroups: self.fit.loss_workgroups,
+            ..fit
+        };
+        ctx.queue
+            .write_buffer(&self.fit_buf, 0, bytemuck::bytes_of(&self.fit));
+    }
+}
+
 /// One binding's worth of rows on the device.
 pub struct Shard {
     /// Rows of the dataset it holds (for a stream slot: the chunk now in it).
@@ -118,6 +150,8 @@ pub struct Shard {
     pub x: wgpu::Buffer,
     pub y: wgpu::Buffer,
     pub order: wgpu::Buffer,
+    /// Sample weights (mean 1), or a 4-byte placeholder for unweighted data.
+    pub row_weight: wgpu::Buffer,
     pub fit_buf: wgpu::Buffer,
     pub fit: FitParams,
     pub bind_group: wgpu::BindGroup,
@@ -195,6 +229,13 @@ impl Shard {
             order_len * 4,
             U::STORAGE | U::COPY_DST,
         );
+        let weighted = fit.flags & layout::FLAG_WEIGHTED != 0;
+        let row_weight = buffer(
+            device,
+            &format!("{label} row weights"),
+            if weighted { capacity as u64 * 4 } else { 4 },
+            U::STORAGE | U::COPY_DST,
+        );
         let fit_buf = buffer(
             device,
             &format!("{label} fit params"),
@@ -221,6 +262,7 @@ impl Shard {
                 entry(binding::WEIGHTS, shared.weights.as_entire_binding()),
                 entry(binding::VELOCITY, shared.velocity.as_entire_binding()),
                 entry(binding::SCRATCH, shared.scratch.as_entire_binding()),
+                entry(binding::ROW_WEIGHT, row_weight.as_entire_binding()),
             ],
         });
         Shard {
@@ -228,6 +270,7 @@ impl Shard {
             x,
             y,
             order,
+            row_weight,
             fit_buf,
             fit,
             bind_group,
@@ -236,8 +279,17 @@ impl Shard {
 
     /// Puts rows `rows` of (`x`, `y`) (row-major, `d` features) into the shard and updates its
     /// row count. Queued: takes effect before the next submission.
-    pub fn load(&mut self, ctx: &GpuContext, x: &[f32], y: &[f32], rows: Range<usize>) {
+    pub fn load(&mut self, ctx: &GpuContext, data: DataRef, rows: Range<usize>) {
+        let DataRef { x, y, row_weight } = data;
         let d = self.fit.n_features as usize;
+        if let Some(w) = row_weight.filter(|_| self.fit.flags & layout::FLAG_WEIGHTED != 0) {
+            upload(
+                ctx,
+                &self.row_weight,
+                0,
+                bytemuck::cast_slice(&w[rows.clone()]),
+            );
+        }
         upload(
             ctx,
             &self.x,

@@ -12,15 +12,19 @@ pub enum Kernel {
     GradRowsSubgroup,
     Update,
     DataLoss,
+    ApgUpdate,
+    DualLoss,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 7] = [
         Kernel::GradPartials,
         Kernel::GradRows,
         Kernel::GradRowsSubgroup,
         Kernel::Update,
         Kernel::DataLoss,
+        Kernel::ApgUpdate,
+        Kernel::DualLoss,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,6 +34,8 @@ impl Kernel {
             Kernel::GradRowsSubgroup => "grad_rows_subgroup",
             Kernel::Update => "update",
             Kernel::DataLoss => "data_loss",
+            Kernel::ApgUpdate => "apg_update",
+            Kernel::DualLoss => "dual_loss",
         }
     }
 
@@ -50,6 +56,8 @@ impl Kernel {
             ),
             Kernel::Update => include_str!("../../shaders/update.wgsl").into(),
             Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl").into(),
+            Kernel::ApgUpdate => include_str!("../../shaders/apg_update.wgsl").into(),
+            Kernel::DualLoss => include_str!("../../shaders/dual_loss.wgsl").into(),
         }
     }
 
@@ -73,6 +81,8 @@ pub struct Kernels {
     pub grad_rows_subgroup: Option<wgpu::ComputePipeline>,
     pub update: wgpu::ComputePipeline,
     pub data_loss: wgpu::ComputePipeline,
+    pub apg_update: wgpu::ComputePipeline,
+    pub dual_loss: wgpu::ComputePipeline,
 }
 
 fn entry(binding: u32, ty: wgpu::BufferBindingType, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
@@ -141,6 +151,7 @@ impl Kernels {
                 entry(binding::WEIGHTS, Storage { read_only: false }, false),
                 entry(binding::VELOCITY, Storage { read_only: false }, false),
                 entry(binding::SCRATCH, Storage { read_only: false }, false),
+                entry(binding::ROW_WEIGHT, Storage { read_only: true }, false),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -163,6 +174,8 @@ impl Kernels {
             grad_rows_subgroup: subgroups.then(|| build(Kernel::GradRowsSubgroup)),
             update: build(Kernel::Update),
             data_loss: build(Kernel::DataLoss),
+            apg_update: build(Kernel::ApgUpdate),
+            dual_loss: build(Kernel::DualLoss),
             layout,
             pipeline_layout,
         };

@@ -29,6 +29,9 @@ pub const NARROW_OUTPUTS: u32 = 8;
 pub const MODEL_LINEAR: u32 = 0;
 pub const MODEL_LOGISTIC: u32 = 1;
 pub const MODEL_SOFTMAX: u32 = 2;
+/// The gradient kernels with residual = logit (no target): E[(Wx + b)·[x, 1]], the product with
+/// [X, 1]ᵀŴ[X, 1]/m that apg's power iteration needs.
+pub const MODEL_GRAM: u32 = 3;
 
 /// The `model` field of [`FitParams`].
 pub fn model_code(model: crate::config::Model) -> u32 {
@@ -42,6 +45,8 @@ pub fn model_code(model: crate::config::Model) -> u32 {
 pub const FLAG_INTERCEPT: u32 = 1;
 pub const FLAG_PROX: u32 = 2;
 pub const FLAG_MOMENTUM: u32 = 4;
+/// Rows carry sample weights (binding ROW_WEIGHT): residuals and losses are multiplied by them.
+pub const FLAG_WEIGHTED: u32 = 8;
 
 /// The constants above as WGSL, prepended to every shader.
 pub fn wgsl_constants() -> String {
@@ -54,6 +59,8 @@ pub fn wgsl_constants() -> String {
          const FLAG_INTERCEPT: u32 = {FLAG_INTERCEPT}u;\n\
          const FLAG_PROX: u32 = {FLAG_PROX}u;\n\
          const FLAG_MOMENTUM: u32 = {FLAG_MOMENTUM}u;\n\
+         const FLAG_WEIGHTED: u32 = {FLAG_WEIGHTED}u;\n\
+         const MODEL_GRAM: u32 = {MODEL_GRAM}u;\n\
          const MODEL_LINEAR: u32 = {MODEL_LINEAR}u;\n\
          const MODEL_LOGISTIC: u32 = {MODEL_LOGISTIC}u;\n\
          const MODEL_SOFTMAX: u32 = {MODEL_SOFTMAX}u;\n"
@@ -107,6 +114,32 @@ pub mod binding {
     pub const WEIGHTS: u32 = 5;
     pub const VELOCITY: u32 = 6;
     pub const SCRATCH: u32 = 7;
+    pub const ROW_WEIGHT: u32 = 8;
+}
+
+/// apg keeps its state in `velocity` (see shaders/apg_update.wgsl): x, then x⁺ (scratch of the
+/// step), then a saved copy of y, then [t, restarts, _, _], then the dual point of dual_loss:
+/// [c·(1 − τ), c·τ, 1 − c, _] and q (one entry per class). Offsets in floats, for `width` weights.
+pub mod apg_slots {
+    pub fn x(_width: usize) -> usize {
+        0
+    }
+    pub fn x_new(width: usize) -> usize {
+        width
+    }
+    pub fn saved_y(width: usize) -> usize {
+        2 * width
+    }
+    pub fn state(width: usize) -> usize {
+        3 * width
+    }
+    pub fn dual(width: usize) -> usize {
+        3 * width + 4
+    }
+    /// Floats of the whole apg velocity buffer for `classes` classes.
+    pub fn len(width: usize, classes: usize) -> usize {
+        3 * width + 8 + classes
+    }
 }
 
 /// Rows per grad_partials tile for `d` features and `k` outputs: as many as fit the tile.

@@ -3,13 +3,14 @@
 //! parameters written once per submission. Log points are copied into a ring of staging buffers
 //! and read back later, so the queue never waits for the host.
 
-use super::buffers::{self, plan_fit, GpuOptions, Residency, Shard, Shared};
+use super::buffers::{self, plan_fit, DataRef, GpuOptions, Residency, Shard, Shared};
 use super::context::GpuContext;
 use super::layout::{
     self, FitParams, GradKernel, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
+    FLAG_WEIGHTED,
 };
 use crate::checkpoint::OptimizerState;
-use crate::config::{FitConfig, L1Update, Model, Optimizer};
+use crate::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, SolverKind};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fit::{drive, Engine, FitResult, LogPoint, RunControl, Solver, LOG_PIPELINE_DEPTH};
@@ -80,9 +81,32 @@ impl Solver for GpuSolver {
         let setup = Instant::now();
         let mut options = self.options;
         let needed = data.n_rows() as u64 * buffers::device_row_bytes(data.n_features());
+        // apg takes full-batch gradients, whatever the batch setting says.
+        let apg_cfg;
+        let cfg = if cfg.solver == SolverKind::Apg {
+            apg_cfg = FitConfig {
+                batch_size: BatchSize::Full,
+                ..cfg.clone()
+            };
+            &apg_cfg
+        } else {
+            cfg
+        };
         loop {
             let (residency, cfg) = plan_fit(&self.ctx, &options, data, cfg)?;
             match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
+                Ok(mut engine) if cfg.solver == SolverKind::Apg => {
+                    engine.set_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
+                    return crate::apg::run(
+                        &mut engine,
+                        data,
+                        validation,
+                        &cfg,
+                        self.device(),
+                        setup.elapsed().as_secs_f64(),
+                        control,
+                    );
+                }
                 Ok(mut engine) => {
                     return drive(
                         &mut engine,
@@ -143,10 +167,25 @@ enum Cmd {
     Copy {
         from: Source,
         from_offset: u64,
-        ring: usize,
+        to: Target,
         to_offset: u64,
         bytes: u64,
     },
+    /// apg's step (one workgroup), after a full-batch gradient.
+    ApgUpdate { shard: usize, slot: u32 },
+    /// apg's dual conjugate term over one shard.
+    DualLoss { shard: usize, workgroups: u32 },
+}
+
+/// A buffer a copy writes to.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// A log point's staging buffer in the ring.
+    Ring(usize),
+    Weights,
+    Velocity,
+    /// apg's readback buffer.
+    ApgStaging,
 }
 
 /// A batch's rows in one shard: `rows` entries of the shard's order from `start`.
@@ -225,7 +264,14 @@ pub struct GpuEngine<'a> {
     params: Vec<u8>,
     slots_used: usize,
     timer: Option<Timer>,
+    /// apg: readback buffer of its gap checks and power iteration (4 bytes for sgd).
+    apg_staging: wgpu::Buffer,
+    /// apg: whether `weights` holds x (after a check) rather than y.
+    weights_hold_x: bool,
+    n_rows: usize,
 }
+
+mod apg;
 
 impl<'a> GpuEngine<'a> {
     pub fn new(
@@ -336,6 +382,9 @@ impl<'a> GpuEngine<'a> {
         if cfg.optimizer == Optimizer::Momentum {
             flags |= FLAG_MOMENTUM;
         }
+        if data.weights.is_some() {
+            flags |= FLAG_WEIGHTED;
+        }
         let fit = FitParams {
             n_features: d as u32,
             n_outputs: k_out as u32,
@@ -360,12 +409,30 @@ impl<'a> GpuEngine<'a> {
             (width * 4) as u64,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
-        // Momentum, then the low parts of the weights (see shaders/update.wgsl).
+        // sgd: momentum, then the low parts of the weights (see shaders/update.wgsl); apg: its
+        // iterates and state (layout::apg_slots).
+        let apg = cfg.solver == SolverKind::Apg;
+        let velocity_floats = if apg {
+            layout::apg_slots::len(width, k_out.max(2))
+        } else {
+            2 * width
+        };
         let velocity = buffers::buffer(
             device,
             "velocity",
-            (2 * width * 4) as u64,
+            (velocity_floats * 4) as u64,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
+        );
+        let loss_total: usize = loss_parts.iter().map(|&l| l as usize).sum();
+        let apg_staging = buffers::buffer(
+            device,
+            "apg staging",
+            if apg {
+                (4 * (max_partials * width + width + 3 * loss_total + 4)) as u64
+            } else {
+                4
+            },
+            U::MAP_READ | U::COPY_DST,
         );
         let scratch = buffers::buffer(
             device,
@@ -395,8 +462,6 @@ impl<'a> GpuEngine<'a> {
             velocity: &velocity,
             scratch: &scratch,
         };
-        let x = data.x_slice();
-        let y = data.y_slice();
         let mut train = Vec::with_capacity(train_ranges.len());
         for (s, range) in train_ranges.iter().enumerate() {
             let capacity = if stream.is_some() {
@@ -413,22 +478,27 @@ impl<'a> GpuEngine<'a> {
                 &shared,
             );
             if stream.is_none() {
-                shard.load(ctx, x, y, range.clone());
+                shard.load(ctx, DataRef::of(data), range.clone());
             }
             train.push(shard);
         }
         let mut val_shards = Vec::with_capacity(val_ranges.len());
         if let Some(v) = validation {
             for (s, range) in val_ranges.iter().enumerate() {
+                // The validation loss is unweighted.
+                let unweighted = FitParams {
+                    flags: fit.flags & !FLAG_WEIGHTED,
+                    ..fit
+                };
                 let mut shard = Shard::new(
                     ctx,
                     &format!("validation shard {s}"),
                     range.len(),
-                    fit,
+                    unweighted,
                     false,
                     &shared,
                 );
-                shard.load(ctx, v.x_slice(), v.y_slice(), range.clone());
+                shard.load(ctx, DataRef::of(v), range.clone());
                 val_shards.push(shard);
             }
         }
@@ -469,6 +539,9 @@ impl<'a> GpuEngine<'a> {
             params: vec![0; MAX_STEP_SLOTS * step_stride],
             slots_used: 0,
             timer: None,
+            apg_staging,
+            weights_hold_x: false,
+            n_rows: n,
         })
     }
 
@@ -592,12 +665,7 @@ impl<'a> GpuEngine<'a> {
         let start = chunk * stream.chunk_rows;
         let rows = start..(start + stream.chunk_rows).min(self.data.n_rows());
         if load_rows {
-            self.train[slot].load(
-                self.ctx,
-                self.data.x_slice(),
-                self.data.y_slice(),
-                rows.clone(),
-            );
+            self.train[slot].load(self.ctx, DataRef::of(self.data), rows.clone());
             stream.slot_chunk[slot] = Some(chunk);
             stream.slot_order_epoch[slot] = None;
         }
@@ -687,7 +755,7 @@ impl<'a> GpuEngine<'a> {
             if let Cmd::Copy {
                 from,
                 from_offset,
-                ring,
+                to,
                 to_offset,
                 bytes,
             } = self.cmds[i]
@@ -697,13 +765,13 @@ impl<'a> GpuEngine<'a> {
                     Source::Velocity => &self.velocity,
                     Source::Scratch => &self.scratch,
                 };
-                encoder.copy_buffer_to_buffer(
-                    source,
-                    from_offset,
-                    &self.ring[ring],
-                    to_offset,
-                    bytes,
-                );
+                let target = match to {
+                    Target::Ring(r) => &self.ring[r],
+                    Target::Weights => &self.weights,
+                    Target::Velocity => &self.velocity,
+                    Target::ApgStaging => &self.apg_staging,
+                };
+                encoder.copy_buffer_to_buffer(source, from_offset, target, to_offset, bytes);
                 i += 1;
                 continue;
             }
@@ -742,6 +810,15 @@ impl<'a> GpuEngine<'a> {
                         };
                         (&self.train[shard].bind_group, slot, pipeline, workgroups)
                     }
+                    Cmd::ApgUpdate { shard, slot } => {
+                        (&self.train[shard].bind_group, slot, &kernels.apg_update, 1)
+                    }
+                    Cmd::DualLoss { shard, workgroups } => (
+                        &self.train[shard].bind_group,
+                        0,
+                        &kernels.dual_loss,
+                        workgroups,
+                    ),
                     Cmd::Loss {
                         set,
                         shard,
@@ -788,7 +865,7 @@ impl<'a> GpuEngine<'a> {
         self.cmds.push(Cmd::Copy {
             from: Source::Scratch,
             from_offset: 0,
-            ring,
+            to: Target::Ring(ring),
             to_offset: *offset,
             bytes,
         });
@@ -1014,14 +1091,14 @@ impl Engine for GpuEngine<'_> {
         self.cmds.push(Cmd::Copy {
             from: Source::Weights,
             from_offset: 0,
-            ring,
+            to: Target::Ring(ring),
             to_offset: 0,
             bytes: weight_bytes,
         });
         self.cmds.push(Cmd::Copy {
             from: Source::Velocity,
             from_offset: weight_bytes,
-            ring,
+            to: Target::Ring(ring),
             to_offset: weight_bytes,
             bytes: weight_bytes,
         });

@@ -150,6 +150,18 @@ pub struct ModelJson {
     /// The fit was stopped by Ctrl-C or SIGTERM: these are the weights of its last log point.
     #[serde(default)]
     pub interrupted: bool,
+    /// sgd or apg.
+    #[serde(default)]
+    pub solver: String,
+    /// G(w) ≥ J(w) − J*, the duality gap of these weights (absent without a penalty on W).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duality_gap: Option<f64>,
+    /// G / J.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub relative_gap: Option<f64>,
+    /// Whether the relative gap is at most `tol` (apg's stopping rule; for sgd, against 1e-6).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub converged: Option<bool>,
 }
 
 /// Every setting a run used: the fit configuration plus where the data came from.
@@ -220,12 +232,18 @@ impl ModelJson {
             stop_reason: r.stopped_early.clone(),
             best_epoch: r.best_epoch,
             interrupted: r.interrupted(),
+            solver: cfg.solver.name().into(),
+            duality_gap: r.certificate.map(|c| c.gap),
+            relative_gap: r.certificate.map(|c| c.relative),
+            converged: r
+                .converged
+                .or_else(|| r.certificate.map(|c| c.relative <= cfg.gap_tol())),
         }
     }
 }
 
 /// The columns of a history CSV (after `solver`, in `compare --history` files).
-pub const HISTORY_COLUMNS: [&str; 10] = [
+pub const HISTORY_COLUMNS: [&str; 11] = [
     "epoch",
     "step",
     "data_loss",
@@ -236,6 +254,7 @@ pub const HISTORY_COLUMNS: [&str; 10] = [
     "val_accuracy",
     "lr",
     "seconds",
+    "duality_gap",
 ];
 
 /// History as CSV with [`HISTORY_COLUMNS`] (the accuracy and validation cells are empty when not
@@ -256,7 +275,7 @@ pub fn history_csv(runs: &[(&str, &[HistoryRow])]) -> Result<Vec<u8>> {
     w.write_record(&header).map_err(|e| fail(&e))?;
     for (name, history) in runs {
         for r in history.iter() {
-            let mut record: Vec<String> = Vec::with_capacity(11);
+            let mut record: Vec<String> = Vec::with_capacity(12);
             if named {
                 record.push(name.to_string());
             }
@@ -271,6 +290,7 @@ pub fn history_csv(runs: &[(&str, &[HistoryRow])]) -> Result<Vec<u8>> {
                 opt(r.val_accuracy),
                 r.lr.to_string(),
                 r.seconds.to_string(),
+                opt(r.duality_gap),
             ]);
             w.write_record(&record).map_err(|e| fail(&e))?;
         }
@@ -311,6 +331,15 @@ pub struct FitSummary {
     pub stop_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub best_epoch: Option<usize>,
+    pub solver: String,
+    /// apg: iterations (full passes); sgd: epochs.
+    pub iterations: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duality_gap: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_gap: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converged: Option<bool>,
 }
 
 impl FitSummary {
@@ -343,6 +372,11 @@ impl FitSummary {
             stopped_early: model.stopped_early,
             stop_reason: model.stop_reason.clone(),
             best_epoch: model.best_epoch,
+            solver: model.solver.clone(),
+            iterations: model.epochs_run,
+            duality_gap: model.duality_gap,
+            relative_gap: model.relative_gap,
+            converged: model.converged,
         }
     }
 
@@ -351,7 +385,7 @@ impl FitSummary {
             "model:   {}{}\n\
              device:  {}\n\
              data:    {} ({} rows × {} features)\n\
-             epochs:  {} ({} steps) in {:.3} s ({:.4} s/epoch){}\n\
+             {} {} ({} steps) in {:.3} s ({:.4} s/epoch){}\n\
              loss:    data {:.6e}  reg {:.6e}  total {:.6e}",
             self.model,
             self.classes
@@ -361,6 +395,11 @@ impl FitSummary {
             self.data,
             self.rows,
             self.features,
+            if self.solver == "apg" {
+                "iters:  "
+            } else {
+                "epochs: "
+            },
             self.epochs,
             self.steps,
             self.seconds,
@@ -385,6 +424,16 @@ impl FitSummary {
             }
         }
         s.push_str(&format!("\nnnz:     {} of {}", self.nnz, self.coefficients));
+        if let (Some(gap), Some(rel)) = (self.duality_gap, self.relative_gap) {
+            let verdict = match self.converged {
+                Some(true) => "converged",
+                Some(false) => "not converged",
+                None => "",
+            };
+            s.push_str(&format!(
+                "\ngap:     {gap:.3e} (relative {rel:.2e}) {verdict}"
+            ));
+        }
         s
     }
 }

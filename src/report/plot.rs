@@ -282,6 +282,7 @@ pub fn read_history(path: &Path) -> Result<Vec<(String, Vec<HistoryRow>)>> {
             val_accuracy: None,
             lr: f64::NAN,
             seconds: f64::NAN,
+            duality_gap: None,
         };
         match runs.iter_mut().find(|(n, _)| *n == name) {
             Some((_, rows)) => rows.push(history),
@@ -313,6 +314,7 @@ mod tests {
             val_accuracy: None,
             lr: 0.1,
             seconds: 0.0,
+            duality_gap: None,
         }
     }
 

@@ -109,6 +109,7 @@ mod tests {
             val_accuracy: None,
             lr: 0.1,
             seconds: 2.0,
+            duality_gap: None,
         };
         let u = ProgressUpdate {
             row: &row,

@@ -1,0 +1,390 @@
+//! The `apg` solver: full-batch accelerated proximal gradient (FISTA) with adaptive restart
+//! (O'Donoghue and Candès), stopped when the relative duality gap (gap.rs) falls to `tol`.
+//!
+//! One driver, two engines over the same kernels: the GPU's (gradient kernels over every shard or
+//! streamed chunk, shaders/apg_update.wgsl, shaders/dual_loss.wgsl) and the CPU's twins in f64.
+//!
+//! - Step 1/L: L = curvature · λmax([X, 1]ᵀŴ[X, 1]/m) + 2·l2, with λmax from a few power
+//!   iterations computed as Xᵀ(Xv) by the gradient kernels in gram mode (curvature 1 for linear,
+//!   ¼ for logistic, ½ for softmax: bounds on the loss's second derivative).
+//! - Each iteration: the gradient at y, x⁺ = prox(y − ∇f(y)/L), restart the momentum when it points
+//!   uphill, y⁺ = x⁺ + β·(x⁺ − x); no host round trip.
+//! - Every [`CHECK_EVERY`] iterations: the loss and gradient at x, the duality gap, one small
+//!   readback. J above the previous check restarts the momentum; twice in a row halves the step
+//!   (backtracking).
+
+use crate::config::{FitConfig, Model};
+use crate::cpu::kernels::{self, ApgState};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::fit::{FitResult, HistoryRow, ProgressUpdate, RunControl, INTERRUPTED};
+use crate::gap::{self, Certificate, DataStats, DualPoint};
+use crate::objective;
+use crate::weights::Weights;
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+
+/// Iterations between gap checks.
+pub const CHECK_EVERY: usize = 10;
+/// Gap checks without the relative gap falling below STALL_FACTOR × its best that count as a stall.
+const STALL_CHECKS: usize = 20;
+const STALL_FACTOR: f64 = 0.99;
+/// Most power iterations for λmax, and the relative change that ends them earlier.
+const POWER_ITERATIONS: usize = 30;
+const POWER_RTOL: f64 = 1e-3;
+/// L is taken this much above the power-iteration estimate (which approaches λmax from below).
+const LIPSCHITZ_MARGIN: f64 = 1.02;
+
+/// What the driver needs from a device.
+pub trait ApgEngine {
+    /// A·v with A = [X, 1]ᵀŴ[X, 1]/m, for v of d + 1 entries.
+    fn gram_times(&mut self, v: &[f64]) -> Result<Vec<f64>>;
+    /// Starts at x = y = `w` with t = 1.
+    fn start(&mut self, w: &Weights) -> Result<()>;
+    /// Runs `iterations` FISTA steps of size `step`.
+    fn iterate(&mut self, iterations: usize, step: f64) -> Result<()>;
+    /// Drops the momentum: y = x, t = 1.
+    fn restart(&mut self) -> Result<()>;
+    /// x, the data loss E[ℓ] at x and the data gradient E[r·[x, 1]] at x.
+    fn evaluate(&mut self) -> Result<(Weights, f64, Weights)>;
+    /// E[ℓ*(c·ρ)] at x for a classifier's dual point.
+    fn dual_loss(&mut self, point: &DualPoint) -> Result<f64>;
+    /// Momentum restarts the iterations made (for the summary).
+    fn restarts(&mut self) -> Result<usize>;
+    /// Whether the engine computes in f32, whose rounding bounds the gap it can show.
+    fn is_f32(&self) -> bool {
+        false
+    }
+}
+
+/// How an apg run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApgReport {
+    pub iterations: usize,
+    pub lipschitz: f64,
+    pub restarts: usize,
+}
+
+use serde::{Deserialize, Serialize};
+
+/// The curvature bound of each loss (second derivative of ℓ in z).
+fn curvature(model: Model) -> f64 {
+    match model {
+        Model::Linear => 1.0,
+        Model::Logistic => 0.25,
+        Model::Softmax => 0.5,
+    }
+}
+
+/// L from power iterations on A (seeded start, so runs repeat).
+pub fn lipschitz(engine: &mut dyn ApgEngine, cfg: &FitConfig, d: usize) -> Result<f64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed_1a9);
+    let mut v: Vec<f64> = (0..=d).map(|_| rng.random::<f64>() + 0.5).collect();
+    if !cfg.fit_intercept {
+        v[d] = 0.0;
+    }
+    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let n0 = norm(&v);
+    v.iter_mut().for_each(|a| *a /= n0);
+    let mut lambda = 0.0;
+    for _ in 0..POWER_ITERATIONS {
+        let mut u = engine.gram_times(&v)?;
+        if !cfg.fit_intercept {
+            u[d] = 0.0;
+        }
+        let next = norm(&u);
+        if !next.is_finite() {
+            return Err(Error::gpu(format!(
+                "the power iteration for the step size gave {next}"
+            )));
+        }
+        if next == 0.0 {
+            break;
+        }
+        v = u.into_iter().map(|a| a / next).collect();
+        let done = (next - lambda).abs() <= POWER_RTOL * next;
+        lambda = next;
+        if done {
+            break;
+        }
+    }
+    let l2 = cfg.penalty.l2.max(if cfg.fit_intercept {
+        cfg.penalty.bias_l2
+    } else {
+        0.0
+    });
+    let l = curvature(cfg.model) * lambda * LIPSCHITZ_MARGIN + 2.0 * l2;
+    Ok(l.max(1e-12))
+}
+
+/// ‖∇J‖∞ at x for problems without a certificate (no penalty on W): the smooth gradient.
+fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64 {
+    let d = w.features;
+    grad.values
+        .iter()
+        .zip(&w.values)
+        .enumerate()
+        .filter(|(i, _)| cfg.fit_intercept || i % (d + 1) != d)
+        .map(|(i, (g, x))| {
+            let l2 = if i % (d + 1) == d {
+                cfg.penalty.bias_l2
+            } else {
+                cfg.penalty.l2
+            };
+            (g + 2.0 * l2 * x).abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Runs apg on `engine` until the relative gap is at most `cfg.gap_tol()` or `cfg.max_iter`
+/// iterations. The result's `epochs_run` and `steps_run` count iterations (full passes).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    engine: &mut dyn ApgEngine,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: &FitConfig,
+    device: String,
+    setup_seconds: f64,
+    control: &mut RunControl,
+) -> Result<FitResult> {
+    if control.resume.is_some() || control.checkpoint.is_some() {
+        return Err(Error::invalid(
+            "checkpoint",
+            "given",
+            "checkpoints and --resume are for --solver sgd (apg runs to its tolerance)",
+        ));
+    }
+    let start = Instant::now();
+    let stats = DataStats::of(cfg.model, data);
+    let d = data.n_features();
+    let lip = lipschitz(engine, cfg, d)?;
+    let mut step = 1.0 / lip;
+    let tol = cfg.gap_tol();
+    let outputs = cfg.model.outputs(data.n_classes());
+    engine.start(&Weights::zeros(outputs, d))?;
+    let mut history = Vec::new();
+    let mut iterations = 0usize;
+    let mut previous = f64::INFINITY;
+    let mut increases = 0usize;
+    let mut best_gap = f64::INFINITY;
+    let mut stalled = 0usize;
+    let (weights, certificate, converged, interrupted) = loop {
+        let (x, loss, grad) = engine.evaluate()?;
+        let reg_loss = objective::penalty_value(&cfg.penalty, &x);
+        let primal = loss + reg_loss;
+        if !primal.is_finite() || !x.is_finite() {
+            return Err(Error::Diverged {
+                epoch: iterations,
+                step: iterations,
+                what: "objective".into(),
+                value: primal,
+            });
+        }
+        let certificate =
+            match gap::dual_point(cfg.model, &cfg.penalty, cfg.fit_intercept, &stats, &grad) {
+                Some(point) => {
+                    let conjugate = match cfg.model {
+                        Model::Linear => gap::linear_conjugate(&point, loss, &x, &stats),
+                        _ => engine.dual_loss(&point)?,
+                    };
+                    Some(gap::certificate(
+                        &cfg.penalty,
+                        cfg.fit_intercept,
+                        &x,
+                        loss,
+                        &point,
+                        conjugate,
+                    ))
+                }
+                None => None,
+            };
+        let converged = match &certificate {
+            Some(c) => c.relative <= tol,
+            None => gradient_norm(&grad, &x, cfg) <= tol * primal.abs().max(1.0),
+        };
+        history.push(HistoryRow {
+            epoch: iterations,
+            step: iterations,
+            data_loss: loss,
+            reg_loss,
+            loss: primal,
+            train_accuracy: None,
+            val_loss: None,
+            val_accuracy: None,
+            lr: step,
+            seconds: start.elapsed().as_secs_f64(),
+            duality_gap: certificate.map(|c| c.gap),
+        });
+        if let Some(observe) = control.observer.as_mut() {
+            observe(&ProgressUpdate {
+                row: history.last().expect("just pushed"),
+                epochs: cfg.max_iter,
+                total_steps: cfg.max_iter,
+                rows_seen: (iterations * data.n_rows()) as u64,
+                run_seconds: start.elapsed().as_secs_f64(),
+            });
+        }
+        let interrupted = control
+            .stop
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
+        // A device computing in f32 bounds the gap it can show (its gradient carries rounding
+        // of ~1e-7); when the gap stops shrinking, the f64 certificate of the host copy decides.
+        if let Some(c) = &certificate {
+            if c.relative < best_gap * STALL_FACTOR {
+                best_gap = c.relative;
+                stalled = 0;
+            } else {
+                stalled += 1;
+            }
+        }
+        let stall = engine.is_f32() && stalled >= STALL_CHECKS;
+        if converged || iterations >= cfg.max_iter || interrupted || stall {
+            let (certificate, converged) = match (converged, certificate) {
+                // An f32 device's own gap is only as good as its rounding: the answer's
+                // certificate is computed in f64 on the host copy of the data.
+                (_, Some(_)) if engine.is_f32() || (!converged && !interrupted) => {
+                    let exact = final_certificate(data, cfg, &x);
+                    let ok = exact.is_some_and(|c| c.relative <= tol);
+                    (exact, ok)
+                }
+                (converged, certificate) => (certificate, converged),
+            };
+            {
+                if let (Some(last), Some(c)) = (history.last_mut(), certificate) {
+                    last.duality_gap = Some(c.gap);
+                }
+                break (x, certificate, converged, interrupted);
+            }
+        }
+        // Backtracking on J between checks: restart the momentum; twice in a row, halve the step.
+        if primal > previous + 1e-13 * previous.abs() {
+            engine.restart()?;
+            increases += 1;
+            if increases >= 2 {
+                step /= 2.0;
+                increases = 0;
+            }
+        } else {
+            increases = 0;
+        }
+        previous = primal;
+        let n = CHECK_EVERY.min(cfg.max_iter - iterations);
+        engine.iterate(n, step)?;
+        iterations += n;
+    };
+    let restarts = engine.restarts()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let objective = objective::evaluate(cfg.model, data, &cfg.penalty, &weights);
+    let train = objective::metrics(cfg.model, data, &weights);
+    let validation = validation.map(|v| objective::metrics(cfg.model, v, &weights));
+    if let Some(last) = history.last_mut() {
+        last.train_accuracy = train.accuracy;
+        last.val_loss = validation.map(|v| v.loss);
+        last.val_accuracy = validation.and_then(|v| v.accuracy);
+    }
+    Ok(FitResult {
+        weights,
+        objective,
+        train,
+        validation,
+        history,
+        epochs_run: iterations,
+        steps_run: iterations,
+        seconds,
+        setup_seconds,
+        device,
+        stopped_early: interrupted.then(|| INTERRUPTED.to_string()),
+        best_epoch: None,
+        chunk_rows: None,
+        certificate,
+        converged: Some(converged),
+        apg: Some(ApgReport {
+            iterations,
+            lipschitz: lip,
+            restarts,
+        }),
+    })
+}
+
+/// Twin of the GPU engine: the same iteration in f64 from the kernel twins.
+pub struct CpuApg<'a> {
+    model: Model,
+    data: &'a Dataset,
+    cfg: FitConfig,
+    state: ApgState,
+}
+
+impl<'a> CpuApg<'a> {
+    pub fn new(data: &'a Dataset, cfg: &FitConfig) -> Self {
+        let w = Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features());
+        CpuApg {
+            model: cfg.model,
+            data,
+            cfg: cfg.clone(),
+            state: ApgState {
+                x: w.clone(),
+                y: w,
+                t: 1.0,
+                restarts: 0,
+            },
+        }
+    }
+}
+
+impl ApgEngine for CpuApg<'_> {
+    fn gram_times(&mut self, v: &[f64]) -> Result<Vec<f64>> {
+        Ok(kernels::gram_times(self.data, v))
+    }
+
+    fn start(&mut self, w: &Weights) -> Result<()> {
+        self.state.x = w.clone();
+        self.state.y = w.clone();
+        self.state.t = 1.0;
+        Ok(())
+    }
+
+    fn iterate(&mut self, iterations: usize, step: f64) -> Result<()> {
+        for _ in 0..iterations {
+            let grad = objective::data_gradient(self.model, self.data, &self.state.y);
+            kernels::apg_update(
+                &grad,
+                step,
+                &self.cfg.penalty,
+                self.cfg.fit_intercept,
+                &mut self.state,
+            );
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        self.state.y = self.state.x.clone();
+        self.state.t = 1.0;
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<(Weights, f64, Weights)> {
+        let (loss, grad) = objective::loss_and_data_gradient(self.model, self.data, &self.state.x);
+        Ok((self.state.x.clone(), loss, grad))
+    }
+
+    fn dual_loss(&mut self, point: &DualPoint) -> Result<f64> {
+        Ok(kernels::dual_loss(
+            self.model,
+            self.data,
+            &self.state.x,
+            point,
+        ))
+    }
+
+    fn restarts(&mut self) -> Result<usize> {
+        Ok(self.state.restarts)
+    }
+}
+
+/// The certificate of the final weights of any fit, in f64 on the CPU (sgd reports it at its end).
+pub fn final_certificate(data: &Dataset, cfg: &FitConfig, w: &Weights) -> Option<Certificate> {
+    let stats = DataStats::of(cfg.model, data);
+    gap::cpu_certificate(cfg.model, data, &cfg.penalty, cfg.fit_intercept, &stats, w)
+}

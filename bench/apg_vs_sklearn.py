@@ -30,8 +30,10 @@ gpu-regfit fits) there is no target J and only same_gap is reported.
 
 Output: one JSON report on stdout (and in --json FILE): per problem, per solver: seconds,
 iterations, objective, the relative gap, and sklearn_seconds / ours (against our fit seconds and
-our whole-process wall time; keys ending in _same_gap for the same_gap fit). Progress goes to stderr. A gpu-regfit command that fails (an unknown flag, a
-device error) is printed with its stderr and the script exits with its status.
+our whole-process wall time; keys ending in _same_gap for the same_gap fit). Progress goes to
+stderr. A gpu-regfit command that fails (an unknown flag, a device error) is printed with its
+stderr and the script exits with its status; --fit-timeout kills a fit that runs too long (e.g.
+on a software GPU) and reports it as timed out.
 """
 
 import argparse
@@ -206,6 +208,9 @@ def ours(a, problem, path, l1, device):
     }
     if missing:
         entry["missing_summary_keys"] = missing
+    if entry["converged"] is False:
+        log(f"warning: gpu-regfit on {device} did not reach --tol {a.tol} (relative gap "
+            f"{entry['relative_gap']})")
     log(f"  {device}: {entry['seconds']:.3f} s fit, {wall:.3f} s wall, J = {entry['objective']!r}, "
         f"iterations {entry['iterations']}, relative gap {entry['relative_gap']}")
     return entry
@@ -272,10 +277,10 @@ def sklearn_to_target(problem, l1, name, make, Xs, X64, y, objective, target, a)
         for k in picks:
             if picks[k] is None and tests[k](t):
                 picks[k] = t
-        # A float32 fit stalls at its precision (Lasso on float32 X stops near a relative gap of
-        # 2e-6): stop when three tries in a row have not lowered the gap by a tenth.
-        if len(tries) >= 3 and all(tries[-i]["relative_gap"] > 0.9 * tries[-3]["relative_gap"]
-                                   for i in (1, 2)):
+        # A float32 fit stalls at its precision (Lasso on float32 X near a relative gap of 2e-6,
+        # and a tighter tol then runs to max_iter): stop when a 100x tighter tol has not halved
+        # the gap.
+        if len(tries) >= 3 and tries[-1]["relative_gap"] > 0.5 * tries[-3]["relative_gap"]:
             log("  scikit-learn's gap has stopped falling; no tighter tol tried")
             break
         tol /= 10
@@ -365,9 +370,12 @@ def main():
                    help="how close scikit-learn's J must come to gpu-regfit's (relative)")
     p.add_argument("--min-tol", type=float, default=1e-10,
                    help="the tightest scikit-learn tol tried")
-    p.add_argument("--lasso-max-iter", type=int, default=100_000)
+    p.add_argument("--lasso-max-iter", type=int, default=10_000)
     p.add_argument("--saga-max-iter", type=int, default=1_000)
-    p.add_argument("--sklearn-dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--sklearn-dtype", choices=["float64", "float32"], default="float64",
+                   help="X's dtype for scikit-learn. float32 fits cannot certify small gaps "
+                        "(their coef_ is float32): Lasso stalls near a relative gap of 2e-6, and "
+                        "saga at tol 1e-5 ran past 10 minutes at 1M rows")
     p.add_argument("--problems", default="linear,logistic",
                    help="comma-separated: linear, logistic")
     p.add_argument("--fit-arg", action="append", default=[],

@@ -17,11 +17,13 @@ use crate::config::{FitConfig, Model};
 use crate::cpu::kernels::{self, ApgState};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fit::{FitResult, HistoryRow, ProgressUpdate, RunControl, INTERRUPTED};
+use crate::fit::{score, FitResult, HistoryRow, ProgressUpdate, RunControl, INTERRUPTED};
 use crate::gap::{self, Certificate, DataStats, DualPoint};
 use crate::objective;
+use crate::schedule::Batch;
 use crate::weights::Weights;
 use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Iterations between gap checks.
@@ -65,8 +67,6 @@ pub struct ApgReport {
     pub restarts: usize,
 }
 
-use serde::{Deserialize, Serialize};
-
 /// The curvature bound of each loss (second derivative of ℓ in z).
 fn curvature(model: Model) -> f64 {
     match model {
@@ -78,7 +78,7 @@ fn curvature(model: Model) -> f64 {
 
 /// L from power iterations on A (seeded start, so runs repeat).
 pub fn lipschitz(engine: &mut dyn ApgEngine, cfg: &FitConfig, d: usize) -> Result<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed_1a9);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x05ee_d1a9);
     let mut v: Vec<f64> = (0..=d).map(|_| rng.random::<f64>() + 0.5).collect();
     if !cfg.fit_intercept {
         v[d] = 0.0;
@@ -244,7 +244,14 @@ pub fn run(
                 // An f32 device's own gap is only as good as its rounding: the answer's
                 // certificate is computed in f64 on the host copy of the data.
                 (_, Some(_)) if engine.is_f32() || (!converged && !interrupted) => {
-                    let exact = final_certificate(data, cfg, &x);
+                    let exact = gap::cpu_certificate(
+                        cfg.model,
+                        data,
+                        &cfg.penalty,
+                        cfg.fit_intercept,
+                        &stats,
+                        &x,
+                    );
                     let ok = exact.is_some_and(|c| c.relative <= tol);
                     (exact, ok)
                 }
@@ -275,9 +282,8 @@ pub fn run(
     };
     let restarts = engine.restarts()?;
     let seconds = start.elapsed().as_secs_f64();
-    let objective = objective::evaluate(cfg.model, data, &cfg.penalty, &weights);
-    let train = objective::metrics(cfg.model, data, &weights);
-    let validation = validation.map(|v| objective::metrics(cfg.model, v, &weights));
+    let (objective, train, validation) =
+        score(cfg, data, validation, &weights, iterations, iterations)?;
     if let Some(last) = history.last_mut() {
         last.train_accuracy = train.accuracy;
         last.val_loss = validation.map(|v| v.loss);
@@ -313,6 +319,9 @@ pub struct CpuApg<'a> {
     data: &'a Dataset,
     cfg: FitConfig,
     state: ApgState,
+    /// Every row in order, and the gradient sums: the full batch of kernels::grad_partials.
+    order: Vec<u32>,
+    sums: Vec<f64>,
 }
 
 impl<'a> CpuApg<'a> {
@@ -322,12 +331,14 @@ impl<'a> CpuApg<'a> {
             model: cfg.model,
             data,
             cfg: cfg.clone(),
+            sums: vec![0.0; w.values.len()],
             state: ApgState {
                 x: w.clone(),
                 y: w,
                 t: 1.0,
                 restarts: 0,
             },
+            order: (0..data.n_rows() as u32).collect(),
         }
     }
 }
@@ -345,8 +356,22 @@ impl ApgEngine for CpuApg<'_> {
     }
 
     fn iterate(&mut self, iterations: usize, step: f64) -> Result<()> {
+        let n = self.data.n_rows();
+        let batch = Batch { start: 0, rows: n };
         for _ in 0..iterations {
-            let grad = objective::data_gradient(self.model, self.data, &self.state.y);
+            // The twin of the GPU's gradient dispatches (no loss computed on the way).
+            kernels::grad_partials(
+                self.model,
+                self.data,
+                &self.order,
+                batch,
+                &self.state.y,
+                &mut self.sums,
+            );
+            let mut grad = self.state.y.clone();
+            for (g, s) in grad.values.iter_mut().zip(&self.sums) {
+                *g = s / n as f64;
+            }
             kernels::apg_update(
                 &grad,
                 step,

@@ -270,9 +270,7 @@ pub fn cpu_gradient_seconds(data: &Dataset, model: Model) -> f64 {
             let t = Instant::now();
             kernels::grad_partials(
                 model,
-                data.x_slice(),
-                data.y_slice(),
-                data.row_weights(),
+                data,
                 &order,
                 crate::schedule::Batch { start: 0, rows: n },
                 &w,

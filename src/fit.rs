@@ -484,17 +484,14 @@ pub fn drive(
         weights = w;
         best_epoch = Some(epoch);
     }
-    let objective = objective::evaluate(cfg.model, data, &cfg.penalty, &weights);
-    if !objective.total.is_finite() {
-        return Err(Error::Diverged {
-            epoch: progress.epochs_run,
-            step: progress.steps_run,
-            what: "objective of the final weights".into(),
-            value: objective.total,
-        });
-    }
-    let train = objective::metrics(cfg.model, data, &weights);
-    let validation = validation.map(|v| objective::metrics(cfg.model, v, &weights));
+    let (objective, train, validation) = score(
+        cfg,
+        data,
+        validation,
+        &weights,
+        progress.epochs_run,
+        progress.steps_run,
+    )?;
     Ok(FitResult {
         weights,
         objective,
@@ -513,6 +510,59 @@ pub fn drive(
         converged: None,
         apg: None,
     })
+}
+
+/// J, the training metrics and the validation metrics of a fit's final weights, in f64 (one pass
+/// over each set); a non-finite J is divergence at (`epoch`, `step`).
+pub(crate) fn score(
+    cfg: &FitConfig,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    weights: &Weights,
+    epoch: usize,
+    step: usize,
+) -> Result<(Objective, Metrics, Option<Metrics>)> {
+    let train = objective::metrics(cfg.model, data, weights);
+    let reg_loss = objective::penalty_value(&cfg.penalty, weights);
+    let objective = Objective {
+        data_loss: train.loss,
+        reg_loss,
+        total: train.loss + reg_loss,
+    };
+    if !objective.total.is_finite() {
+        return Err(Error::Diverged {
+            epoch,
+            step,
+            what: "objective of the final weights".into(),
+            value: objective.total,
+        });
+    }
+    let validation = validation.map(|v| objective::metrics(cfg.model, v, weights));
+    Ok((objective, train, validation))
+}
+
+/// The engine of one fit: minibatch epochs ([`drive`]) or apg ([`crate::apg::run`]).
+pub enum EngineRun<'e> {
+    Sgd(&'e mut dyn Engine),
+    Apg(&'e mut dyn crate::apg::ApgEngine),
+}
+
+/// Runs a fit on `engine` (what every [`Solver`] does once it has built its engine).
+pub fn run_engine(
+    engine: EngineRun,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: &FitConfig,
+    device: String,
+    setup_seconds: f64,
+    control: &mut RunControl,
+) -> Result<FitResult> {
+    match engine {
+        EngineRun::Sgd(e) => drive(e, data, validation, cfg, device, setup_seconds, control),
+        EngineRun::Apg(e) => {
+            crate::apg::run(e, data, validation, cfg, device, setup_seconds, control)
+        }
+    }
 }
 
 /// A fitted model on the original scale of the data.

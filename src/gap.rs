@@ -199,10 +199,10 @@ pub fn dual_point(
                     } else {
                         (qv[o], o)
                     };
-                    let row = &mut h.values[o * (d + 1)..(o + 1) * (d + 1)];
-                    for j in 0..d {
-                        let constant = qk * stats.x_mean[j] - stats.tx_mean[class * d + j];
-                        row[j] = (1.0 - tau) * row[j] + tau * constant;
+                    let row = &mut h.values[o * (d + 1)..o * (d + 1) + d];
+                    let tx = &stats.tx_mean[class * d..(class + 1) * d];
+                    for ((hj, xm), txj) in row.iter_mut().zip(&stats.x_mean).zip(tx) {
+                        *hj = (1.0 - tau) * *hj + tau * (qk * xm - txj);
                     }
                 }
                 q = qv;

@@ -298,9 +298,8 @@ const DEFAULT_BATCH: usize = 256;
 
 /// Without --batch-size, data with fewer rows than the default runs full batch.
 fn default_batch_fits(cfg: &mut FitConfig, args: &ModelArgs, rows: usize) {
-    if cfg.solver == SolverKind::Apg {
-        cfg.batch_size = BatchSize::Full;
-    } else if args.batch_size.is_none() && rows < DEFAULT_BATCH {
+    // apg always takes full-batch steps.
+    if cfg.solver == SolverKind::Apg || (args.batch_size.is_none() && rows < DEFAULT_BATCH) {
         cfg.batch_size = BatchSize::Full;
     }
 }

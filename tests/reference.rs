@@ -122,13 +122,9 @@ fn kernel_twins_take_one_gradient_step() {
         let mut v = vec![0.0; w.values.len()];
         let mut sum = vec![0.0; w.values.len()];
         let order: Vec<u32> = (0..33).collect();
-        let x = data.x_slice();
-        let y = data.y.as_slice().unwrap();
         kernels::grad_partials(
             model,
-            x,
-            y,
-            None,
+            &data,
             &order,
             Batch { start: 0, rows: 33 },
             &start,

@@ -17,14 +17,13 @@ const ROWS_PER_TASK: usize = 2048;
 /// (the GPU writes them per workgroup).
 pub fn grad_partials(
     model: Model,
-    x: &[f32],
-    y: &[f32],
-    row_weight: Option<&[f32]>,
+    data: &Dataset,
     order: &[u32],
     batch: Batch,
     w: &Weights,
     out: &mut [f64],
 ) {
+    let (x, y, row_weight) = (data.x_slice(), data.y_slice(), data.row_weights());
     let d = w.features;
     let stride = d + 1;
     let rows = &order[batch.start..batch.start + batch.rows];

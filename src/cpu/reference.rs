@@ -7,7 +7,7 @@ use crate::config::{FitConfig, L1Update, Model, Optimizer, SolverKind};
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::error::Result;
-use crate::fit::{drive, Engine, FitResult, LogPoint, RunControl, Solver};
+use crate::fit::{run_engine, Engine, EngineRun, FitResult, LogPoint, RunControl, Solver};
 use crate::schedule::{Batch, Epoch};
 use crate::weights::Weights;
 use std::collections::VecDeque;
@@ -93,14 +93,10 @@ impl Engine for CpuEngine<'_> {
     }
 
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
-        let x = self.data.x_slice();
-        let y = self.data.y_slice();
         for (batch, &lr) in batches.iter().zip(lrs) {
             kernels::grad_partials(
                 self.model,
-                x,
-                y,
-                self.data.row_weights(),
+                self.data,
                 &self.order,
                 *batch,
                 &self.weights,
@@ -151,21 +147,16 @@ impl Solver for CpuSolver {
         control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
-        if cfg.solver == SolverKind::Apg {
-            let mut engine = crate::apg::CpuApg::new(data, cfg);
-            return crate::apg::run(
-                &mut engine,
-                data,
-                validation,
-                cfg,
-                self.device(),
-                setup.elapsed().as_secs_f64(),
-                control,
-            );
-        }
-        let mut engine = CpuEngine::new(data, validation, cfg);
-        drive(
-            &mut engine,
+        let (mut sgd, mut apg);
+        let engine = if cfg.solver == SolverKind::Apg {
+            apg = crate::apg::CpuApg::new(data, cfg);
+            EngineRun::Apg(&mut apg)
+        } else {
+            sgd = CpuEngine::new(data, validation, cfg);
+            EngineRun::Sgd(&mut sgd)
+        };
+        run_engine(
+            engine,
             data,
             validation,
             cfg,

@@ -13,7 +13,9 @@ use crate::checkpoint::OptimizerState;
 use crate::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, SolverKind};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fit::{drive, Engine, FitResult, LogPoint, RunControl, Solver, LOG_PIPELINE_DEPTH};
+use crate::fit::{
+    run_engine, Engine, EngineRun, FitResult, LogPoint, RunControl, Solver, LOG_PIPELINE_DEPTH,
+};
 use crate::objective::Metrics;
 use crate::schedule::{Batch, BatchPlan, Epoch};
 use crate::weights::Weights;
@@ -95,10 +97,15 @@ impl Solver for GpuSolver {
         loop {
             let (residency, cfg) = plan_fit(&self.ctx, &options, data, cfg)?;
             match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
-                Ok(mut engine) if cfg.solver == SolverKind::Apg => {
-                    engine.set_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
-                    return crate::apg::run(
-                        &mut engine,
+                Ok(mut engine) => {
+                    let run = if cfg.solver == SolverKind::Apg {
+                        engine.set_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
+                        EngineRun::Apg(&mut engine)
+                    } else {
+                        EngineRun::Sgd(&mut engine)
+                    };
+                    return run_engine(
+                        run,
                         data,
                         validation,
                         &cfg,
@@ -106,17 +113,6 @@ impl Solver for GpuSolver {
                         setup.elapsed().as_secs_f64(),
                         control,
                     );
-                }
-                Ok(mut engine) => {
-                    return drive(
-                        &mut engine,
-                        data,
-                        validation,
-                        &cfg,
-                        self.device(),
-                        setup.elapsed().as_secs_f64(),
-                        control,
-                    )
                 }
                 // Out of device memory with X resident: stream it within half the budget tried.
                 Err(Error::DeviceMemory { .. })
@@ -268,7 +264,6 @@ pub struct GpuEngine<'a> {
     apg_staging: wgpu::Buffer,
     /// apg: whether `weights` holds x (after a check) rather than y.
     weights_hold_x: bool,
-    n_rows: usize,
 }
 
 mod apg;
@@ -541,7 +536,6 @@ impl<'a> GpuEngine<'a> {
             timer: None,
             apg_staging,
             weights_hold_x: false,
-            n_rows: n,
         })
     }
 
@@ -725,6 +719,39 @@ impl<'a> GpuEngine<'a> {
             self.step_pieces
                 .extend_from_slice(&self.pieces[self.piece_index[b]..self.piece_index[b + 1]]);
         }
+    }
+
+    /// Records one gradient dispatch per piece of a batch of `batch_rows` rows (learning rate
+    /// `lr`), each writing its own rows of partials; returns the last dispatch's parameter slot
+    /// and the partial rows written, for the update that follows.
+    fn record_gradient(&mut self, pieces: &[Piece], lr: f64, batch_rows: usize) -> (u32, u32) {
+        if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
+            self.flush();
+        }
+        let (per_pass, cap) = (self.rows_per_pass, self.workgroup_cap);
+        let workgroups = |p: &Piece| layout::grad_workgroups(p.rows, per_pass, cap);
+        let total: u32 = pieces.iter().map(workgroups).sum();
+        let (mut base, mut slot) = (0, 0);
+        for piece in pieces {
+            let wg = workgroups(piece);
+            slot = self.push_params(StepParams {
+                batch_start: piece.start as u32,
+                batch_rows: piece.rows as u32,
+                num_partials: wg,
+                partial_base: base,
+                total_partials: total,
+                lr: lr as f32,
+                inv_batch: 1.0 / batch_rows as f32,
+                _pad0: 0,
+            });
+            self.cmds.push(Cmd::Grad {
+                shard: piece.shard,
+                slot,
+                workgroups: wg,
+            });
+            base += wg;
+        }
+        (slot, total)
     }
 
     fn push_params(&mut self, params: StepParams) -> u32 {
@@ -1040,33 +1067,7 @@ impl Engine for GpuEngine<'_> {
                     batch.start
                 )));
             };
-            if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
-                self.flush();
-            }
-            let (per_pass, cap) = (self.rows_per_pass, self.workgroup_cap);
-            let workgroups = |p: &Piece| layout::grad_workgroups(p.rows, per_pass, cap);
-            let total: u32 = pieces.iter().map(workgroups).sum();
-            let mut base = 0;
-            let mut slot = 0;
-            for piece in &pieces {
-                let wg = workgroups(piece);
-                slot = self.push_params(StepParams {
-                    batch_start: piece.start as u32,
-                    batch_rows: piece.rows as u32,
-                    num_partials: wg,
-                    partial_base: base,
-                    total_partials: total,
-                    lr: lr as f32,
-                    inv_batch: 1.0 / batch.rows as f32,
-                    _pad0: 0,
-                });
-                self.cmds.push(Cmd::Grad {
-                    shard: piece.shard,
-                    slot,
-                    workgroups: wg,
-                });
-                base += wg;
-            }
+            let (slot, _) = self.record_gradient(&pieces, lr, batch.rows);
             self.cmds.push(Cmd::Update {
                 shard: last.shard,
                 slot,

@@ -2,56 +2,59 @@
 //! shard with the fused gradient kernels, shaders/apg_update.wgsl for the step, and at gap checks
 //! the loss, gradient and dual term at x copied into one staging buffer and read back once.
 
-use super::{map_and_read, Cmd, GpuEngine, Source, Target, MAX_STEP_SLOTS};
+use super::{map_and_read, Cmd, GpuEngine, Source, Target};
 use crate::apg::ApgEngine;
 use crate::error::{Error, Result};
 use crate::gap::DualPoint;
-use crate::gpu::layout::{self, apg_slots, FitParams, StepParams};
+use crate::gpu::layout::{self, apg_slots, FitParams};
 use crate::schedule::Batch;
 use crate::weights::Weights;
 
 impl GpuEngine<'_> {
+    fn n_rows(&self) -> usize {
+        self.data.n_rows()
+    }
+
     /// Records one full-batch gradient (a dispatch per shard) at the point in `weights`, with
     /// step `step` in the parameters; returns (shard, slot) of the last dispatch and the number of
     /// partial rows written.
     fn record_full_gradient(&mut self, step: f64) -> Result<(usize, u32, u32)> {
-        let batch = Batch {
-            start: 0,
-            rows: self.n_rows,
-        };
-        self.batch_pieces(&batch);
+        let n = self.n_rows();
+        self.batch_pieces(&Batch { start: 0, rows: n });
         let pieces = std::mem::take(&mut self.step_pieces);
         let Some(last) = pieces.last().copied() else {
             return Err(Error::gpu("internal: no rows for the full batch"));
         };
-        if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
-            self.flush();
-        }
-        let (per_pass, cap) = (self.rows_per_pass, self.workgroup_cap);
-        let workgroups = |rows: usize| layout::grad_workgroups(rows, per_pass, cap);
-        let total: u32 = pieces.iter().map(|p| workgroups(p.rows)).sum();
-        let (mut base, mut slot) = (0, 0);
-        for piece in &pieces {
-            let wg = workgroups(piece.rows);
-            slot = self.push_params(StepParams {
-                batch_start: piece.start as u32,
-                batch_rows: piece.rows as u32,
-                num_partials: wg,
-                partial_base: base,
-                total_partials: total,
-                lr: step as f32,
-                inv_batch: 1.0 / self.n_rows as f32,
-                _pad0: 0,
-            });
-            self.cmds.push(Cmd::Grad {
-                shard: piece.shard,
-                slot,
-                workgroups: wg,
-            });
-            base += wg;
-        }
+        let (slot, total) = self.record_gradient(&pieces, step, n);
         self.step_pieces = pieces;
         Ok((last.shard, slot, total))
+    }
+
+    /// Queues `dispatch` over every training shard, each followed by the copy of its first
+    /// `floats_per_group` × workgroups floats of scratch to the staging buffer from `offset`;
+    /// returns each shard's workgroups and the offset after the last copy.
+    fn per_shard_sums(
+        &mut self,
+        dispatch: fn(usize, u32) -> Cmd,
+        floats_per_group: u64,
+        mut offset: u64,
+    ) -> (Vec<usize>, u64) {
+        let mut groups = Vec::with_capacity(self.train.len());
+        for shard in 0..self.train.len() {
+            let workgroups = self.train[shard].loss_workgroups();
+            self.cmds.push(dispatch(shard, workgroups));
+            let bytes = floats_per_group * workgroups as u64 * 4;
+            self.cmds.push(Cmd::Copy {
+                from: Source::Scratch,
+                from_offset: 0,
+                to: Target::ApgStaging,
+                to_offset: offset,
+                bytes,
+            });
+            offset += bytes;
+            groups.push(workgroups as usize);
+        }
+        (groups, offset)
     }
 
     /// Queues the copy of the first `partials` rows of gradient partials to the staging buffer.
@@ -75,7 +78,7 @@ impl GpuEngine<'_> {
                 *a += v as f64;
             }
         }
-        let m = self.n_rows as f64;
+        let m = self.n_rows() as f64;
         g.into_iter().map(|v| v / m).collect()
     }
 
@@ -176,9 +179,7 @@ impl ApgEngine for GpuEngine<'_> {
             bytes: (self.width * 4) as u64,
         });
         self.weights_hold_x = false;
-        self.flush();
-        let restarts = self.restarts()? as f32;
-        self.write_velocity(apg_slots::state(self.width), &[1.0, restarts]);
+        self.write_velocity(apg_slots::state(self.width), &[1.0]);
         self.ctx.check()
     }
 
@@ -212,26 +213,16 @@ impl ApgEngine for GpuEngine<'_> {
             bytes,
         });
         let (_, _, partials) = self.record_full_gradient(0.0)?;
-        let mut offset = bytes + self.copy_partials(partials, bytes);
-        let mut loss_parts = Vec::with_capacity(self.train.len());
-        for shard in 0..self.train.len() {
-            let workgroups = self.train[shard].loss_workgroups();
-            self.cmds.push(Cmd::Loss {
+        let partial_bytes = self.copy_partials(partials, bytes);
+        let (loss_parts, offset) = self.per_shard_sums(
+            |shard, workgroups| Cmd::Loss {
                 set: super::Set::Train,
                 shard,
                 workgroups,
-            });
-            let part = 2 * workgroups as u64 * 4;
-            self.cmds.push(Cmd::Copy {
-                from: Source::Scratch,
-                from_offset: 0,
-                to: Target::ApgStaging,
-                to_offset: offset,
-                bytes: part,
-            });
-            offset += part;
-            loss_parts.push(workgroups as usize);
-        }
+            },
+            2,
+            bytes + partial_bytes,
+        );
         let values = self.read_staging(offset as usize / 4)?;
         let x = Weights::from_values(
             self.outputs,
@@ -249,7 +240,7 @@ impl ApgEngine for GpuEngine<'_> {
             loss += values[at..at + lw].iter().map(|&v| v as f64).sum::<f64>();
             at += 2 * lw;
         }
-        Ok((x, loss / self.n_rows as f64, grad))
+        Ok((x, loss / self.n_rows() as f64, grad))
     }
 
     fn dual_loss(&mut self, point: &DualPoint) -> Result<f64> {
@@ -264,25 +255,14 @@ impl ApgEngine for GpuEngine<'_> {
         ];
         params.extend(point.q.iter().map(|&q| q as f32));
         self.write_velocity(apg_slots::dual(self.width), &params);
-        let mut offset = 0u64;
-        let mut parts = Vec::with_capacity(self.train.len());
-        for shard in 0..self.train.len() {
-            let workgroups = self.train[shard].loss_workgroups();
-            self.cmds.push(Cmd::DualLoss { shard, workgroups });
-            let part = workgroups as u64 * 4;
-            self.cmds.push(Cmd::Copy {
-                from: Source::Scratch,
-                from_offset: 0,
-                to: Target::ApgStaging,
-                to_offset: offset,
-                bytes: part,
-            });
-            offset += part;
-            parts.push(workgroups as usize);
-        }
+        let (_, offset) = self.per_shard_sums(
+            |shard, workgroups| Cmd::DualLoss { shard, workgroups },
+            1,
+            0,
+        );
         let values = self.read_staging(offset as usize / 4)?;
         let sum: f64 = values.iter().map(|&v| v as f64).sum();
-        Ok(sum / self.n_rows as f64)
+        Ok(sum / self.n_rows() as f64)
     }
 
     fn restarts(&mut self) -> Result<usize> {

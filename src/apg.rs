@@ -238,12 +238,15 @@ pub fn run(
                 stalled += 1;
             }
         }
-        let stall = engine.is_f32() && stalled >= STALL_CHECKS;
-        if converged || iterations >= cfg.max_iter || interrupted || stall {
-            let (certificate, converged) = match (converged, certificate) {
-                // An f32 device's own gap is only as good as its rounding: the answer's
-                // certificate is computed in f64 on the host copy of the data.
-                (_, Some(_)) if engine.is_f32() || (!converged && !interrupted) => {
+        let give_up = interrupted
+            || iterations >= cfg.max_iter
+            || (engine.is_f32() && stalled >= STALL_CHECKS);
+        if converged || give_up {
+            // An f32 device's own gap is only as good as its rounding: its answer is certified
+            // in f64 on the host copy of the data. If that gap is above tol, the device goes on
+            // until it stalls.
+            let (certificate, converged) = match certificate {
+                Some(_) if engine.is_f32() && !interrupted => {
                     let exact = gap::cpu_certificate(
                         cfg.model,
                         data,
@@ -252,12 +255,11 @@ pub fn run(
                         &stats,
                         &x,
                     );
-                    let ok = exact.is_some_and(|c| c.relative <= tol);
-                    (exact, ok)
+                    (exact, exact.is_some_and(|c| c.relative <= tol))
                 }
-                (converged, certificate) => (certificate, converged),
+                _ => (certificate, converged),
             };
-            {
+            if converged || give_up {
                 if let (Some(last), Some(c)) = (history.last_mut(), certificate) {
                     last.duality_gap = Some(c.gap);
                 }

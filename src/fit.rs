@@ -558,7 +558,12 @@ pub fn run_engine(
     control: &mut RunControl,
 ) -> Result<FitResult> {
     match engine {
-        EngineRun::Sgd(e) => drive(e, data, validation, cfg, device, setup_seconds, control),
+        EngineRun::Sgd(e) => {
+            let mut result = drive(e, data, validation, cfg, device, setup_seconds, control)?;
+            // sgd has no certificate of its own: the f64 gap of its final weights.
+            result.certificate = crate::apg::final_certificate(data, cfg, &result.weights);
+            Ok(result)
+        }
         EngineRun::Apg(e) => {
             crate::apg::run(e, data, validation, cfg, device, setup_seconds, control)
         }
@@ -621,8 +626,7 @@ pub fn fit_with(
             standardizer.transform(&mut v);
             v
         });
-        let mut result = solver.fit_run(&scaled, scaled_val.as_ref(), cfg, control)?;
-        certify(&mut result, &scaled, cfg);
+        let result = solver.fit_run(&scaled, scaled_val.as_ref(), cfg, control)?;
         let weights = standardizer.unscale(&result.weights);
         Ok(Fitted {
             weights,
@@ -630,19 +634,11 @@ pub fn fit_with(
             standardizer: Some(standardizer),
         })
     } else {
-        let mut result = solver.fit_run(data, validation, cfg, control)?;
-        certify(&mut result, data, cfg);
+        let result = solver.fit_run(data, validation, cfg, control)?;
         Ok(Fitted {
             weights: result.weights.clone(),
             result,
             standardizer: None,
         })
-    }
-}
-
-/// Gives an sgd fit the duality gap of its final weights (f64, on the CPU); apg has its own.
-fn certify(result: &mut FitResult, data: &Dataset, cfg: &FitConfig) {
-    if result.certificate.is_none() && result.apg.is_none() {
-        result.certificate = crate::apg::final_certificate(data, cfg, &result.weights);
     }
 }

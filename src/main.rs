@@ -353,7 +353,7 @@ impl ModelArgs {
                     return Err(Error::invalid(
                         "solver",
                         "apg",
-                        format!("{flag} is a --solver sgd setting (apg needs no learning rate)"),
+                        format!("{flag} is a --solver sgd setting (apg needs no learning rate and runs to --tol)"),
                     ));
                 }
                 SolverKind::Apg
@@ -1082,6 +1082,11 @@ fn run_compare(cmd: CompareCmd) -> anyhow::Result<Outcome> {
         gpu_val_accuracy: gr.validation.and_then(|v| v.accuracy),
         cpu_val_accuracy: cr.validation.and_then(|v| v.accuracy),
         interrupted: gr.interrupted() || cr.interrupted(),
+        solver: cfg.solver.name().into(),
+        gpu_duality_gap: gr.certificate.map(|c| c.gap),
+        gpu_relative_gap: gr.certificate.map(|c| c.relative),
+        cpu_duality_gap: cr.certificate.map(|c| c.gap),
+        cpu_relative_gap: cr.certificate.map(|c| c.relative),
     };
     println!(
         "data:  {} ({} rows × {} features{})",

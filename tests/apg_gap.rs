@@ -332,3 +332,71 @@ fn cli_defaults_match_scikit_learn_on_the_gpu() {
     // f32 gradients: L1 logistic on breast_cancer stalls near 2e-4 of J (its f64 gap says so).
     golden_through_cli(&["--device", "gpu"], &[], 2e-3, 1e-3);
 }
+
+/// The three ways to give weights agree: a CSV column, a .npy file and a text file give the same
+/// fit (bit for bit, on the CPU).
+#[test]
+fn weight_column_npy_file_and_text_file_give_the_same_fit() {
+    use gpu_regfit::data::{weights, write_npy_files, LoadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = Dataset::load(
+        std::path::Path::new("tests/data/diabetes_zw.csv"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    weights::take_weight_column(&mut data, "sw").unwrap();
+    let raw = ndarray::Array1::from(data.weights.as_ref().unwrap().raw.clone());
+    let (x, y, w) = (
+        dir.path().join("x.npy"),
+        dir.path().join("x.target.npy"),
+        dir.path().join("w.npy"),
+    );
+    write_npy_files(data.x.view(), &data.y, &x, &y).unwrap();
+    // w.npy written as the "y" of a one-column pair.
+    let scratch = dir.path().join("unused.npy");
+    write_npy_files(data.x.view(), &raw, &scratch, &w).unwrap();
+    let text: String = raw.iter().map(|v| format!("{v:?}\n")).collect();
+    let w_txt = dir.path().join("w.txt");
+    std::fs::write(&w_txt, text).unwrap();
+    let fit = |data_args: &[&str]| {
+        let out = dir.path().join("m.json");
+        let mut args = vec![
+            "fit",
+            "--device",
+            "cpu",
+            "--alpha",
+            "0.1",
+            "--l1-ratio",
+            "1",
+        ];
+        args.extend_from_slice(data_args);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = common::run(&args);
+        assert!(o.status.success());
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        (m["coef"].clone(), m["intercept"].clone())
+    };
+    let column = fit(&[
+        "--data",
+        "tests/data/diabetes_zw.csv",
+        "--sample-weight",
+        "sw",
+    ]);
+    let npy = fit(&[
+        "--data",
+        x.to_str().unwrap(),
+        "--sample-weight-file",
+        w.to_str().unwrap(),
+    ]);
+    let txt = fit(&[
+        "--data",
+        x.to_str().unwrap(),
+        "--sample-weight-file",
+        w_txt.to_str().unwrap(),
+    ]);
+    assert_eq!(column, npy, "CSV column vs .npy weights");
+    assert_eq!(column, txt, "CSV column vs text weights");
+    let unweighted = fit(&["--data", x.to_str().unwrap()]);
+    assert_ne!(column, unweighted, "the weights change the fit");
+}

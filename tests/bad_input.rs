@@ -115,6 +115,12 @@ fn every_bad_input_exits_2_with_one_line_naming_it() {
     let dir = f.dir.path().to_str().unwrap().to_string();
     let missing = f.path("missing.csv").to_str().unwrap().to_string();
 
+    let sw_neg = f.put("sw_neg.csv", "a,w,y\n1,1,3\n4,-1,6\n7,1,9\n");
+    let sw_nan = f.put("sw_nan.csv", "a,w,y\n1,1,3\n4,NaN,6\n7,1,9\n");
+    let sw_zero = f.put("sw_zero.csv", "a,w,y\n1,0,3\n4,0,6\n7,0,9\n");
+    let w_short = f.put("w_short.txt", "1\n2\n");
+    let w_word = f.put("w_word.txt", "1\nheavy\n1\n");
+    let labels = f.put("labels.csv", "a,y\n1,0\n2,1\n3,0\n4,1\n");
     // (what, args, needles)
     let cases: Vec<(&str, Vec<String>, Vec<&str>)> = vec![
         // CSV
@@ -417,6 +423,140 @@ fn every_bad_input_exits_2_with_one_line_naming_it() {
             "flag: --validation-fraction 1.5",
             vec!["--validation-fraction".into(), "1.5".into()],
             vec!["1.5"],
+        ),
+        (
+            "weights: negative sample weight",
+            vec![
+                "--data".into(),
+                sw_neg.clone(),
+                "--sample-weight".into(),
+                "w".into(),
+            ],
+            vec!["sw_neg.csv", "line 3", "-1"],
+        ),
+        (
+            "weights: NaN sample weight",
+            vec![
+                "--data".into(),
+                sw_nan.clone(),
+                "--sample-weight".into(),
+                "w".into(),
+            ],
+            vec!["sw_nan.csv", "NaN"],
+        ),
+        (
+            "weights: all zero",
+            vec![
+                "--data".into(),
+                sw_zero.clone(),
+                "--sample-weight".into(),
+                "w".into(),
+            ],
+            vec!["sw_zero.csv", "every sample weight is 0"],
+        ),
+        (
+            "weights: unknown column",
+            vec![
+                "--data".into(),
+                ok.clone(),
+                "--sample-weight".into(),
+                "w".into(),
+            ],
+            vec!["ok.csv", "`w` not found"],
+        ),
+        (
+            "weights: the target column",
+            vec![
+                "--data".into(),
+                ok.clone(),
+                "--sample-weight".into(),
+                "y".into(),
+            ],
+            vec!["ok.csv", "is the target column"],
+        ),
+        (
+            "weights: file of another length",
+            vec![
+                "--data".into(),
+                ok.clone(),
+                "--sample-weight-file".into(),
+                w_short.clone(),
+            ],
+            vec!["w_short.txt", "2 sample weights", "3 rows"],
+        ),
+        (
+            "weights: text file with a word",
+            vec![
+                "--data".into(),
+                ok.clone(),
+                "--sample-weight-file".into(),
+                w_word.clone(),
+            ],
+            vec!["w_word.txt", "line 2", "heavy"],
+        ),
+        (
+            "weights: --class-weight on regression",
+            vec![
+                "--data".into(),
+                ok.clone(),
+                "--class-weight".into(),
+                "balanced".into(),
+            ],
+            vec!["class-weight", "classifiers"],
+        ),
+        (
+            "weights: --class-weight of an unknown label",
+            vec![
+                "--data".into(),
+                labels.clone(),
+                "--model".into(),
+                "logistic".into(),
+                "--class-weight".into(),
+                "7=2".into(),
+            ],
+            vec!["class-weight = 7", "not a label"],
+        ),
+        (
+            "weights: --class-weight not LABEL=W",
+            vec![
+                "--data".into(),
+                labels.clone(),
+                "--model".into(),
+                "logistic".into(),
+                "--class-weight".into(),
+                "lots".into(),
+            ],
+            vec!["lots"],
+        ),
+        (
+            "solver: --solver apg with --lr",
+            vec!["--solver".into(), "apg".into(), "--lr".into(), "0.1".into()],
+            vec!["solver = apg", "--lr"],
+        ),
+        (
+            "solver: --max-iter with sgd flags",
+            vec![
+                "--epochs".into(),
+                "3".into(),
+                "--max-iter".into(),
+                "10".into(),
+            ],
+            vec!["max-iter = 10", "apg"],
+        ),
+        (
+            "solver: --max-iter 0",
+            vec!["--max-iter".into(), "0".into()],
+            vec!["max-iter = 0"],
+        ),
+        (
+            "solver: apg with --checkpoint",
+            vec![
+                "--solver".into(),
+                "apg".into(),
+                "--checkpoint".into(),
+                ck_s.clone(),
+            ],
+            vec!["solver = apg", "--checkpoint"],
         ),
         (
             "flag: --gpu-memory-budget 12Q",

@@ -251,3 +251,105 @@ fn large_batches_are_reproducible_too() {
         assert_eq!(runs[0], runs[2], "{name}");
     }
 }
+
+/// FNV-1a over the little-endian bytes of each f64.
+fn fingerprint(values: &[f64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in values {
+        for b in v.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// `--solver sgd` is the minibatch SGD of earlier releases, bit for bit: the fingerprints of the
+/// coefficients and intercepts were taken from the binary of commit a4b48c1 (before apg and
+/// sample weights), where these flags ran sgd by default, on the CPU reference (whose reduction
+/// order does not depend on the thread count). The GPU was checked against the same binary by
+/// hand on lavapipe (README, Reproducibility); its bits depend on the adapter, so no fingerprint.
+#[test]
+fn sgd_is_bitwise_the_sgd_of_earlier_releases() {
+    let cases: [(&str, &[&str], u64); 4] = [
+        (
+            "linear",
+            &["--l1", "0.01", "--l2", "0.01", "--epochs", "3"],
+            0x79cd_31f2_ee0b_76b4,
+        ),
+        (
+            "linear, prox momentum decay",
+            &[
+                "--l1",
+                "0.05",
+                "--l1-update",
+                "prox",
+                "--optimizer",
+                "momentum",
+                "--batch-size",
+                "1000",
+                "--epochs",
+                "4",
+                "--decay",
+                "0.001",
+            ],
+            0x4ca8_8ba0_90e0_04a4,
+        ),
+        (
+            "logistic",
+            &[
+                "--model",
+                "logistic",
+                "--l1",
+                "0.001",
+                "--l1-update",
+                "prox",
+                "--epochs",
+                "3",
+            ],
+            0x7b6c_25aa_834e_ecaf,
+        ),
+        (
+            "softmax with validation",
+            &[
+                "--model",
+                "softmax",
+                "--l2",
+                "0.001",
+                "--epochs",
+                "3",
+                "--validation-fraction",
+                "0.2",
+            ],
+            0x4e7c_0f31_b262_ec61,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.json");
+    for (name, flags, expected) in cases {
+        let mut args = vec!["fit", "--solver", "sgd", "--device", "cpu", "--quiet"];
+        args.extend_from_slice(flags);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = common::run(&args);
+        assert!(o.status.success(), "{name}");
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let mut values = Vec::new();
+        for key in ["coef", "intercept"] {
+            let mut stack = vec![&m[key]];
+            while let Some(v) = stack.pop() {
+                match v {
+                    serde_json::Value::Array(a) => stack.extend(a.iter().rev()),
+                    serde_json::Value::Number(n) => values.push(n.as_f64().unwrap()),
+                    other => panic!("{name}: {key} holds {other}"),
+                }
+            }
+        }
+        assert_eq!(
+            fingerprint(&values),
+            expected,
+            "{name}: sgd weights changed ({} values)",
+            values.len()
+        );
+    }
+}

@@ -31,6 +31,9 @@ pub const CHECK_EVERY: usize = 10;
 /// Gap checks without the relative gap falling below STALL_FACTOR × its best that count as a stall.
 const STALL_CHECKS: usize = 20;
 const STALL_FACTOR: f64 = 0.99;
+/// Fewer checks suffice when J has also stopped moving by more than f32 resolves.
+const FLOOR_CHECKS: usize = 3;
+const F32_RESOLUTION: f64 = 1e-7;
 /// Most power iterations for λmax, and the relative change that ends them earlier.
 const POWER_ITERATIONS: usize = 30;
 const POWER_RTOL: f64 = 1e-3;
@@ -65,6 +68,8 @@ pub struct ApgReport {
     pub iterations: usize,
     pub lipschitz: f64,
     pub restarts: usize,
+    /// Of `iterations`, those run in f64 on the host after an f32 device stalled above tol.
+    pub host_iterations: usize,
 }
 
 /// The curvature bound of each loss (second derivative of ℓ in z).
@@ -140,7 +145,7 @@ fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64 {
 /// iterations. The result's `epochs_run` and `steps_run` count iterations (full passes).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    engine: &mut dyn ApgEngine,
+    device_engine: &mut dyn ApgEngine,
     data: &Dataset,
     validation: Option<&Dataset>,
     cfg: &FitConfig,
@@ -158,18 +163,26 @@ pub fn run(
     let start = Instant::now();
     let stats = DataStats::of(cfg.model, data);
     let d = data.n_features();
-    let lip = lipschitz(engine, cfg, d)?;
+    let lip = lipschitz(device_engine, cfg, d)?;
     let mut step = 1.0 / lip;
     let tol = cfg.gap_tol();
     let outputs = cfg.model.outputs(data.n_classes());
-    engine.start(&Weights::zeros(outputs, d))?;
+    device_engine.start(&Weights::zeros(outputs, d))?;
+    // Set when an f32 device stalls above tol: the same iteration goes on in f64 on the host.
+    let mut host: Option<CpuApg> = None;
+    let mut host_iterations = 0usize;
     let mut history = Vec::new();
     let mut iterations = 0usize;
     let mut previous = f64::INFINITY;
     let mut increases = 0usize;
     let mut best_gap = f64::INFINITY;
     let mut stalled = 0usize;
+    let mut recent: Vec<f64> = Vec::new();
     let (weights, certificate, converged, interrupted) = loop {
+        let engine: &mut dyn ApgEngine = match host.as_mut() {
+            Some(h) => h,
+            None => &mut *device_engine,
+        };
         let (x, loss, grad) = engine.evaluate()?;
         let reg_loss = objective::penalty_value(&cfg.penalty, &x);
         let primal = loss + reg_loss;
@@ -238,9 +251,12 @@ pub fn run(
                 stalled += 1;
             }
         }
-        let give_up = interrupted
-            || iterations >= cfg.max_iter
-            || (engine.is_f32() && stalled >= STALL_CHECKS);
+        recent.push(primal);
+        // At the f32 floor J stops moving by more than f32 can resolve: a few checks settle it.
+        let j_still = recent.len() > FLOOR_CHECKS
+            && recent[recent.len() - 1 - FLOOR_CHECKS] - primal <= F32_RESOLUTION * primal.abs();
+        let at_floor = stalled >= STALL_CHECKS || (stalled >= FLOOR_CHECKS && j_still);
+        let give_up = interrupted || iterations >= cfg.max_iter || (engine.is_f32() && at_floor);
         if converged || give_up {
             // An f32 device's own gap is only as good as its rounding: its answer is certified
             // in f64 on the host copy of the data. If that gap is above tol, the device goes on
@@ -259,6 +275,19 @@ pub fn run(
                 }
                 _ => (certificate, converged),
             };
+            let finish_on_host = !converged
+                && !interrupted
+                && engine.is_f32()
+                && certificate.is_some()
+                && iterations < cfg.max_iter;
+            if finish_on_host {
+                // The device's f32 gradient cannot take the gap lower: go on from its point in
+                // f64 (momentum restarted), with the same step.
+                let mut cpu = CpuApg::new(data, cfg);
+                cpu.start(&x)?;
+                host = Some(cpu);
+                continue;
+            }
             if converged || give_up {
                 if let (Some(last), Some(c)) = (history.last_mut(), certificate) {
                     last.duality_gap = Some(c.gap);
@@ -281,8 +310,11 @@ pub fn run(
         let n = CHECK_EVERY.min(cfg.max_iter - iterations);
         engine.iterate(n, step)?;
         iterations += n;
+        if host.is_some() {
+            host_iterations += n;
+        }
     };
-    let restarts = engine.restarts()?;
+    let restarts = device_engine.restarts()? + host.as_mut().map_or(Ok(0), |h| h.restarts())?;
     let seconds = start.elapsed().as_secs_f64();
     let (objective, train, validation) =
         score(cfg, data, validation, &weights, iterations, iterations)?;
@@ -311,6 +343,7 @@ pub fn run(
             iterations,
             lipschitz: lip,
             restarts,
+            host_iterations,
         }),
     })
 }

@@ -965,14 +965,21 @@ fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// apg's ConvergenceWarning: one line with the gap reached and the tolerance asked for.
+/// apg's ConvergenceWarning: one line with the gap reached and the tolerance asked for (and a
+/// note when the f64 host finished what an f32 device began).
 fn warn_not_converged(model: &ModelJson) {
+    if let Some(apg) = model.apg.filter(|a| a.host_iterations > 0) {
+        eprintln!(
+            "note: the last {} of {} iterations ran in f64 on the CPU: the device's f32 gradient \
+             could not take the duality gap below --tol",
+            apg.host_iterations, apg.iterations
+        );
+    }
     if model.solver == "apg" && model.converged == Some(false) && !model.interrupted {
         if let Some(rel) = model.relative_gap {
             eprintln!(
                 "warning: apg stopped after {} iterations at relative duality gap {rel:.2e} > tol \
-                 {:.0e} (the f32 gradient's floor on this problem, or --max-iter); raise --tol or \
-                 --max-iter, or use --device cpu (f64)",
+                 {:.0e}; raise --max-iter or --tol",
                 model.epochs_run,
                 model.config.fit.gap_tol()
             );

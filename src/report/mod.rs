@@ -162,6 +162,9 @@ pub struct ModelJson {
     /// Whether the relative gap is at most `tol` (apg's stopping rule; for sgd, against 1e-6).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub converged: Option<bool>,
+    /// apg: iterations, step, momentum restarts, and the iterations finished in f64 on the host.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub apg: Option<crate::apg::ApgReport>,
 }
 
 /// Every setting a run used: the fit configuration plus where the data came from.
@@ -238,6 +241,7 @@ impl ModelJson {
             converged: r
                 .converged
                 .or_else(|| r.certificate.map(|c| c.relative <= cfg.gap_tol())),
+            apg: r.apg,
         }
     }
 }

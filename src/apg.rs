@@ -336,7 +336,8 @@ pub fn run(
         device,
         stopped_early: interrupted.then(|| INTERRUPTED.to_string()),
         best_epoch: None,
-        chunk_rows: None,
+        // Set by the GPU solver when it streams the data in chunks.
+        chunk_rows: cfg.chunk_rows,
         certificate,
         converged: Some(converged),
         apg: Some(ApgReport {

@@ -990,9 +990,13 @@ fn warn_not_converged(model: &ModelJson) {
 /// Records the chunking a streamed fit used in `cfg` (and says so on stderr).
 fn note_streaming(chunk_rows: Option<usize>, cfg: &mut FitConfig) {
     if let Some(rows) = chunk_rows {
+        let how = match cfg.solver {
+            SolverKind::Sgd => "minibatches drawn within chunks, chunk order seeded",
+            SolverKind::Apg => "every chunk in each iteration's full-batch gradient",
+        };
         eprintln!(
             "note: the data exceeds the GPU memory budget; streamed in chunks of {rows} rows \
-             (minibatches drawn within chunks, chunk order seeded)"
+             ({how})"
         );
         cfg.chunk_rows = Some(rows);
     }

@@ -390,3 +390,50 @@ fn weight_column_npy_file_and_text_file_give_the_same_fit() {
     let unweighted = fit(&["--data", x.to_str().unwrap()]);
     assert_ne!(column, unweighted, "the weights change the fit");
 }
+
+/// apg on the GPU over row shards (a binding of 37 rows) and streamed chunks (a memory budget of a
+/// quarter of the data: every iteration streams the full batch) reaches the optimum that the
+/// resident fit and the CPU reach, for every model, with sample weights.
+#[test]
+fn gpu_apg_over_shards_and_streamed_chunks_reaches_the_same_optimum() {
+    use gpu_regfit::gpu::{buffers::device_row_bytes, GpuOptions};
+    let Some(ctx) = gpu() else { return };
+    for model in MODELS {
+        let data = weighted(problem_for(model, 900, 6, 21), 8);
+        let penalty = Penalty {
+            l1: 0.01,
+            l2: 0.002,
+            ..Penalty::default()
+        };
+        let cfg = apg(model, penalty, 1e-6);
+        let opt = exact::solve_model(model, &data, &penalty, true).unwrap();
+        let quarter = data.n_rows() as u64 * device_row_bytes(data.n_features()) / 4;
+        for (name, options) in [
+            ("resident", GpuOptions::default()),
+            (
+                "shards of 37 rows",
+                GpuOptions {
+                    max_binding_bytes: Some(37 * 4 * data.n_features() as u64),
+                    ..GpuOptions::default()
+                },
+            ),
+            (
+                "streamed",
+                GpuOptions {
+                    memory_budget: Some(quarter),
+                    ..GpuOptions::default()
+                },
+            ),
+        ] {
+            let r = GpuSolver::with_context(ctx.clone())
+                .with_options(options)
+                .fit_raw(&data, None, &cfg)
+                .unwrap();
+            let what = format!("{model:?} {name}");
+            assert_eq!(r.converged, Some(true), "{what}");
+            assert_eq!(r.chunk_rows.is_some(), name == "streamed", "{what}");
+            let rel = (r.objective.total - opt.objective.total) / opt.objective.total;
+            assert!((-1e-9..=1e-6).contains(&rel), "{what}: J off by {rel:e}");
+        }
+    }
+}

@@ -59,8 +59,14 @@ pub fn plan_residency(
     let Some(budget) = options.memory_budget.filter(|&b| needed > b) else {
         return Ok(Residency::Resident { shard_rows });
     };
-    let batch = cfg.batch_size.rows(n).min(n);
-    if batch == n {
+    // apg streams every chunk into each full-batch gradient, so any chunk size works.
+    let apg = cfg.solver == crate::config::SolverKind::Apg;
+    let batch = if apg {
+        1
+    } else {
+        cfg.batch_size.rows(n).min(n)
+    };
+    if !apg && batch == n {
         return Err(Error::invalid(
             "gpu-memory-budget",
             budget,
@@ -73,7 +79,7 @@ pub fn plan_residency(
     let chunk_max = shard_rows.min((budget / (2 * row_bytes)) as usize);
     let chunk_rows = cfg
         .chunk_rows
-        .unwrap_or(chunk_max / batch * batch)
+        .unwrap_or(chunk_max / batch.max(1) * batch)
         .min(chunk_max);
     if chunk_rows < batch {
         return Err(Error::invalid(

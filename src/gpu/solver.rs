@@ -99,7 +99,7 @@ impl Solver for GpuSolver {
             match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
                 Ok(mut engine) => {
                     let run = if cfg.solver == SolverKind::Apg {
-                        engine.set_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
+                        engine.set_apg_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
                         EngineRun::Apg(&mut engine)
                     } else {
                         EngineRun::Sgd(&mut engine)
@@ -264,6 +264,8 @@ pub struct GpuEngine<'a> {
     apg_staging: wgpu::Buffer,
     /// apg: whether `weights` holds x (after a check) rather than y.
     weights_hold_x: bool,
+    /// apg: the batches of one full gradient (one, or one per streamed chunk).
+    apg_batches: Vec<Batch>,
 }
 
 mod apg;
@@ -329,8 +331,14 @@ impl<'a> GpuEngine<'a> {
         });
 
         // A step touches at most min(shards, batch) shards, one dispatch each.
+        // apg streams every chunk into one gradient: its partials all stay until the update.
+        let apg = cfg.solver == SolverKind::Apg;
         let max_pieces = if stream.is_some() {
-            1
+            if apg {
+                n.div_ceil(shard_rows)
+            } else {
+                1
+            }
         } else {
             train_ranges.len().min(plan.batch_rows)
         };
@@ -406,7 +414,6 @@ impl<'a> GpuEngine<'a> {
         );
         // sgd: momentum, then the low parts of the weights (see shaders/update.wgsl); apg: its
         // iterates and state (layout::apg_slots).
-        let apg = cfg.solver == SolverKind::Apg;
         let velocity_floats = if apg {
             layout::apg_slots::len(width, k_out.max(2))
         } else {
@@ -536,6 +543,7 @@ impl<'a> GpuEngine<'a> {
             timer: None,
             apg_staging,
             weights_hold_x: false,
+            apg_batches: Vec::new(),
         })
     }
 
@@ -721,6 +729,33 @@ impl<'a> GpuEngine<'a> {
         }
     }
 
+    /// Calls `queue(self, shard)` once for every part of the training rows: each resident shard,
+    /// or each streamed chunk after loading it into a slot (those already on the device first).
+    fn for_each_train_part(&mut self, mut queue: impl FnMut(&mut Self, usize)) {
+        let Some(stream) = &self.stream else {
+            for shard in 0..self.train.len() {
+                queue(self, shard);
+            }
+            return;
+        };
+        let n_chunks = self.data.n_rows().div_ceil(stream.chunk_rows);
+        let mut chunks: Vec<usize> = (0..n_chunks).collect();
+        chunks.sort_by_key(|c| !stream.slot_chunk.contains(&Some(*c)));
+        for chunk in chunks {
+            let stream = self.stream.as_ref().expect("streaming");
+            let slot = match stream.slot_chunk.iter().position(|&c| c == Some(chunk)) {
+                Some(s) => s,
+                None => {
+                    let s = 1 - stream.active;
+                    self.load_chunk(s, chunk, false);
+                    self.stream.as_mut().expect("streaming").active = s;
+                    s
+                }
+            };
+            queue(self, slot);
+        }
+    }
+
     /// Records one gradient dispatch per piece of a batch of `batch_rows` rows (learning rate
     /// `lr`), each writing its own rows of partials; returns the last dispatch's parameter slot
     /// and the partial rows written, for the update that follows.
@@ -728,30 +763,47 @@ impl<'a> GpuEngine<'a> {
         if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
             self.flush();
         }
-        let (per_pass, cap) = (self.rows_per_pass, self.workgroup_cap);
-        let workgroups = |p: &Piece| layout::grad_workgroups(p.rows, per_pass, cap);
-        let total: u32 = pieces.iter().map(workgroups).sum();
+        let total: u32 = pieces.iter().map(|p| self.grad_workgroups(p.rows)).sum();
         let (mut base, mut slot) = (0, 0);
         for piece in pieces {
-            let wg = workgroups(piece);
-            slot = self.push_params(StepParams {
-                batch_start: piece.start as u32,
-                batch_rows: piece.rows as u32,
-                num_partials: wg,
-                partial_base: base,
-                total_partials: total,
-                lr: lr as f32,
-                inv_batch: 1.0 / batch_rows as f32,
-                _pad0: 0,
-            });
-            self.cmds.push(Cmd::Grad {
-                shard: piece.shard,
-                slot,
-                workgroups: wg,
-            });
-            base += wg;
+            slot = self.record_piece(piece, base, total, lr, batch_rows);
+            base += self.grad_workgroups(piece.rows);
         }
         (slot, total)
+    }
+
+    /// Workgroups of the gradient dispatch over `rows` rows.
+    fn grad_workgroups(&self, rows: usize) -> u32 {
+        layout::grad_workgroups(rows, self.rows_per_pass, self.workgroup_cap)
+    }
+
+    /// Records the gradient dispatch of one piece, writing partial rows from `base` of a step
+    /// with `total` rows of partials over `batch_rows` rows; returns its parameter slot.
+    fn record_piece(
+        &mut self,
+        piece: &Piece,
+        base: u32,
+        total: u32,
+        lr: f64,
+        batch_rows: usize,
+    ) -> u32 {
+        let workgroups = self.grad_workgroups(piece.rows);
+        let slot = self.push_params(StepParams {
+            batch_start: piece.start as u32,
+            batch_rows: piece.rows as u32,
+            num_partials: workgroups,
+            partial_base: base,
+            total_partials: total,
+            lr: lr as f32,
+            inv_batch: 1.0 / batch_rows as f32,
+            _pad0: 0,
+        });
+        self.cmds.push(Cmd::Grad {
+            shard: piece.shard,
+            slot,
+            workgroups,
+        });
+        slot
     }
 
     fn push_params(&mut self, params: StepParams) -> u32 {
@@ -1105,32 +1157,9 @@ impl Engine for GpuEngine<'_> {
         });
         let mut offset = 2 * weight_bytes;
         let mut parts = Vec::new();
-        match &self.stream {
-            None => {
-                for s in 0..self.train.len() {
-                    self.queue_loss(Set::Train, s, ring, &mut offset, &mut parts);
-                }
-            }
-            Some(stream) => {
-                // Every chunk once, those already on the device first.
-                let n_chunks = self.data.n_rows().div_ceil(stream.chunk_rows);
-                let mut chunks: Vec<usize> = (0..n_chunks).collect();
-                chunks.sort_by_key(|c| !stream.slot_chunk.contains(&Some(*c)));
-                for chunk in chunks {
-                    let stream = self.stream.as_ref().expect("streaming");
-                    let slot = match stream.slot_chunk.iter().position(|&c| c == Some(chunk)) {
-                        Some(s) => s,
-                        None => {
-                            let s = 1 - stream.active;
-                            self.load_chunk(s, chunk, false);
-                            self.stream.as_mut().expect("streaming").active = s;
-                            s
-                        }
-                    };
-                    self.queue_loss(Set::Train, slot, ring, &mut offset, &mut parts);
-                }
-            }
-        }
+        self.for_each_train_part(|engine, shard| {
+            engine.queue_loss(Set::Train, shard, ring, &mut offset, &mut parts)
+        });
         for s in 0..self.validation.len() {
             self.queue_loss(Set::Validation, s, ring, &mut offset, &mut parts);
         }

@@ -15,36 +15,69 @@ impl GpuEngine<'_> {
         self.data.n_rows()
     }
 
-    /// Records one full-batch gradient (a dispatch per shard) at the point in `weights`, with
-    /// step `step` in the parameters; returns (shard, slot) of the last dispatch and the number of
-    /// partial rows written.
-    fn record_full_gradient(&mut self, step: f64) -> Result<(usize, u32, u32)> {
-        let n = self.n_rows();
-        self.batch_pieces(&Batch { start: 0, rows: n });
-        let pieces = std::mem::take(&mut self.step_pieces);
-        let Some(last) = pieces.last().copied() else {
-            return Err(Error::gpu("internal: no rows for the full batch"));
-        };
-        let (slot, total) = self.record_gradient(&pieces, step, n);
-        self.step_pieces = pieces;
-        Ok((last.shard, slot, total))
+    /// Makes `epoch` (full batch: one batch, or one per streamed chunk) the gradient's rows.
+    pub(crate) fn set_apg_epoch(&mut self, epoch: &crate::schedule::Epoch) -> Result<()> {
+        use crate::fit::Engine;
+        self.set_epoch(epoch)?;
+        self.apg_batches = epoch.batches.clone();
+        Ok(())
     }
 
-    /// Queues `dispatch` over every training shard, each followed by the copy of its first
-    /// `floats_per_group` × workgroups floats of scratch to the staging buffer from `offset`;
-    /// returns each shard's workgroups and the offset after the last copy.
-    fn per_shard_sums(
+    /// Records one full-batch gradient at the point in `weights` (a dispatch per shard, or per
+    /// streamed chunk, each loaded in turn), with step `step` in the parameters; returns (shard,
+    /// slot) of the last dispatch and the number of partial rows written.
+    fn record_full_gradient(&mut self, step: f64) -> Result<(usize, u32, u32)> {
+        let n = self.n_rows();
+        let batches = std::mem::take(&mut self.apg_batches);
+        // Every partial row of the gradient stays until the update sums them: the rows of each
+        // piece follow the previous ones.
+        let total: u32 = if self.stream.is_some() {
+            batches.iter().map(|b| self.grad_workgroups(b.rows)).sum()
+        } else {
+            self.batch_pieces(&Batch { start: 0, rows: n });
+            let pieces = std::mem::take(&mut self.step_pieces);
+            let total = pieces.iter().map(|p| self.grad_workgroups(p.rows)).sum();
+            self.step_pieces = pieces;
+            total
+        };
+        let (mut base, mut last) = (0, None);
+        for batch in &batches {
+            // Streaming: this loads the batch's chunk (flushing what reads the slot first).
+            self.batch_pieces(batch);
+            let pieces = std::mem::take(&mut self.step_pieces);
+            if self.slots_used + pieces.len() > super::MAX_STEP_SLOTS {
+                self.flush();
+            }
+            for piece in &pieces {
+                let slot = self.record_piece(piece, base, total, step, n);
+                base += self.grad_workgroups(piece.rows);
+                last = Some((piece.shard, slot));
+            }
+            self.step_pieces = pieces;
+        }
+        self.apg_batches = batches;
+        let Some((shard, slot)) = last else {
+            return Err(Error::gpu("internal: no rows for the full batch"));
+        };
+        Ok((shard, slot, total))
+    }
+
+    /// Queues `dispatch` over every part of the training rows (shard, or streamed chunk), each
+    /// followed by the copy of its first `floats_per_group` × workgroups floats of scratch to the
+    /// staging buffer from `offset`; returns each part's workgroups and the offset after the last.
+    fn per_part_sums(
         &mut self,
         dispatch: fn(usize, u32) -> Cmd,
         floats_per_group: u64,
-        mut offset: u64,
+        offset: u64,
     ) -> (Vec<usize>, u64) {
-        let mut groups = Vec::with_capacity(self.train.len());
-        for shard in 0..self.train.len() {
-            let workgroups = self.train[shard].loss_workgroups();
-            self.cmds.push(dispatch(shard, workgroups));
+        let mut groups = Vec::new();
+        let mut offset = offset;
+        self.for_each_train_part(|engine, shard| {
+            let workgroups = engine.train[shard].loss_workgroups();
+            engine.cmds.push(dispatch(shard, workgroups));
             let bytes = floats_per_group * workgroups as u64 * 4;
-            self.cmds.push(Cmd::Copy {
+            engine.cmds.push(Cmd::Copy {
                 from: Source::Scratch,
                 from_offset: 0,
                 to: Target::ApgStaging,
@@ -53,7 +86,7 @@ impl GpuEngine<'_> {
             });
             offset += bytes;
             groups.push(workgroups as usize);
-        }
+        });
         (groups, offset)
     }
 
@@ -214,7 +247,7 @@ impl ApgEngine for GpuEngine<'_> {
         });
         let (_, _, partials) = self.record_full_gradient(0.0)?;
         let partial_bytes = self.copy_partials(partials, bytes);
-        let (loss_parts, offset) = self.per_shard_sums(
+        let (loss_parts, offset) = self.per_part_sums(
             |shard, workgroups| Cmd::Loss {
                 set: super::Set::Train,
                 shard,
@@ -255,7 +288,7 @@ impl ApgEngine for GpuEngine<'_> {
         ];
         params.extend(point.q.iter().map(|&q| q as f32));
         self.write_velocity(apg_slots::dual(self.width), &params);
-        let (_, offset) = self.per_shard_sums(
+        let (_, offset) = self.per_part_sums(
             |shard, workgroups| Cmd::DualLoss { shard, workgroups },
             1,
             0,

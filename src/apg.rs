@@ -130,14 +130,7 @@ fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64 {
         .zip(&w.values)
         .enumerate()
         .filter(|(i, _)| cfg.fit_intercept || i % (d + 1) != d)
-        .map(|(i, (g, x))| {
-            let l2 = if i % (d + 1) == d {
-                cfg.penalty.bias_l2
-            } else {
-                cfg.penalty.l2
-            };
-            (g + 2.0 * l2 * x).abs()
-        })
+        .map(|(i, (g, x))| (g + 2.0 * cfg.penalty.of_coordinate(i % (d + 1) == d).1 * x).abs())
         .fold(0.0, f64::max)
 }
 

@@ -138,6 +138,15 @@ pub struct Penalty {
 }
 
 impl Penalty {
+    /// (l1, l2) of one coordinate: the intercept's (bias_l1, bias_l2) or a coefficient's.
+    pub fn of_coordinate(&self, is_bias: bool) -> (f64, f64) {
+        if is_bias {
+            (self.bias_l1, self.bias_l2)
+        } else {
+            (self.l1, self.l2)
+        }
+    }
+
     /// scikit-learn's `ElasticNet(alpha, l1_ratio)` (and `Lasso(alpha)` with l1_ratio = 1):
     /// l1 = alpha·l1_ratio, l2 = alpha·(1 − l1_ratio)/2.
     pub fn from_sklearn(alpha: f64, l1_ratio: f64) -> Result<Self> {

@@ -230,7 +230,7 @@ pub fn dual_point(
         if is_bias && (free || !fit_intercept) {
             continue;
         }
-        let (l1, l2) = coordinate_penalty(penalty, is_bias);
+        let (l1, l2) = penalty.of_coordinate(is_bias);
         if l2 == 0.0 && hv.abs() > l1 {
             c = c.min(l1 / hv.abs());
         }
@@ -242,14 +242,6 @@ pub fn dual_point(
         shift,
         h,
     })
-}
-
-fn coordinate_penalty(penalty: &Penalty, is_bias: bool) -> (f64, f64) {
-    if is_bias {
-        (penalty.bias_l1, penalty.bias_l2)
-    } else {
-        (penalty.l1, penalty.l2)
-    }
 }
 
 /// E[ℓ*(c·ρ)] of the linear model, in closed form from the loss (E[½r²]) and the statistics.
@@ -287,7 +279,7 @@ pub fn certificate(
         if is_bias && (free || !fit_intercept) {
             continue;
         }
-        let (l1, l2) = coordinate_penalty(penalty, is_bias);
+        let (l1, l2) = penalty.of_coordinate(is_bias);
         if l2 > 0.0 {
             let excess = ((point.c * hv).abs() - l1).max(0.0);
             penalty_conjugate += excess * excess / (4.0 * l2);

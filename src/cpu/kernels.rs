@@ -13,8 +13,8 @@ use rayon::prelude::*;
 const ROWS_PER_TASK: usize = 2048;
 
 /// Twin of shaders/grad_partials.wgsl: Σ_{i in batch} ŵᵢ·rᵢₖ·[xᵢ, 1] for every output k, where rᵢ
-/// are the residuals of row i's K logits (objective::residuals) and ŵ the scaled sample weights. Writes the K × (d + 1) sums into `out`
-/// (the GPU writes them per workgroup).
+/// are the residuals of row i's K logits (objective::residuals) and ŵ the scaled sample weights.
+/// Writes the K × (d + 1) sums into `out` (the GPU writes them per workgroup).
 pub fn grad_partials(
     model: Model,
     data: &Dataset,
@@ -238,11 +238,7 @@ pub fn apg_update(
         let v = if is_bias && !fit_intercept {
             0.0
         } else {
-            let (l1, l2) = if is_bias {
-                (penalty.bias_l1, penalty.bias_l2)
-            } else {
-                (penalty.l1, penalty.l2)
-            };
+            let (l1, l2) = penalty.of_coordinate(is_bias);
             let u = yk - step * (grad.values[k] + 2.0 * l2 * yk);
             objective::sign(u) * (u.abs() - step * l1).max(0.0)
         };

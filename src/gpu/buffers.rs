@@ -136,8 +136,9 @@ impl<'d> DataRef<'d> {
     }
 }
 
-/// Rewrites the shard's `FitParams` (apg switches the model code for its power iteration).
 impl Shard {
+    /// Rewrites the shard's `FitParams`, keeping its row count (apg switches the model code for
+    /// its power iteration).
     pub fn set_fit(&mut self, ctx: &GpuContext, fit: FitParams) {
         self.fit = FitParams {
             n_rows: self.fit.n_rows,

@@ -12,7 +12,7 @@ use crate::data::Dataset;
 use crate::objective;
 use crate::weights::Weights;
 
-const RESIDUAL_TOL: f64 = 1e-10;
+const RESIDUAL_TOL: f64 = 1e-12;
 const MAX_ITERATIONS: usize = 200_000;
 
 struct Problem<'a> {

@@ -1,6 +1,7 @@
-//! One step and one epoch of minibatch SGD, GPU solver and CPU reference, at a few sizes that pick
-//! each gradient kernel (narrow: one row per thread; wide: row tiles), a classifier, and X streamed
-//! at twice the memory budget. Data and device buffers are built outside the timed region; the
+//! One step and one epoch of minibatch SGD, GPU solver and CPU reference, at a few sizes: narrow
+//! and wide, full batch, a small batch that takes one dispatch per step (timed also with two), a
+//! classifier, and X streamed at twice the memory budget. The GPU is timed with the adapter's own
+//! kernel choice, with the tiled kernel forced, and with the read-only roofline kernel. Data and device buffers are built outside the timed region; the
 //! timed region queues the work and waits for the device to finish it. Correctness is checked
 //! before timing: one epoch of GPU and CPU from zero agree within 1e-3. Sizes are in the
 //! BenchmarkId. `GPU_REGFIT_BENCH_QUICK=1` shrinks them; without an adapter the bench fails with
@@ -12,6 +13,7 @@ use gpu_regfit::config::Model;
 use gpu_regfit::cpu::CpuEngine;
 use gpu_regfit::fit::Engine;
 use gpu_regfit::gpu::buffers::{device_row_bytes, plan_fit};
+use gpu_regfit::gpu::layout::GradKernel;
 use gpu_regfit::gpu::{GpuContext, GpuEngine, GpuOptions};
 use gpu_regfit::schedule::BatchPlan;
 
@@ -20,13 +22,16 @@ fn sizes() -> Vec<(usize, usize, usize, Model, bool)> {
     if std::env::var("GPU_REGFIT_BENCH_QUICK").as_deref() == Ok("1") {
         vec![
             (8192, 16, 1024, Model::Linear, false),
-            (8192, 64, 1024, Model::Linear, false),
+            (8192, 64, 8192, Model::Linear, false),
+            (8192, 16, 256, Model::Linear, false),
             (8192, 16, 1024, Model::Linear, true),
         ]
     } else {
         vec![
             (65_536, 16, 4096, Model::Linear, false),
             (65_536, 128, 4096, Model::Linear, false),
+            (65_536, 128, 65_536, Model::Linear, false),
+            (65_536, 16, 256, Model::Linear, false),
             (262_144, 32, 4096, Model::Linear, false),
             (65_536, 16, 4096, Model::Logistic, false),
             (65_536, 16, 4096, Model::Linear, true),
@@ -58,6 +63,24 @@ fn time_engine(
             engine.set_epoch(&epoch).expect("order");
             engine.run_steps(&epoch.batches, &lrs).expect("epoch");
             engine.finish().expect("finish");
+        })
+    });
+}
+
+/// Times one epoch of the read-only kernel (read_rows.wgsl) over the same rows and order.
+fn time_reads(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    gpu: &mut GpuEngine,
+    plan: &BatchPlan,
+    features: usize,
+) {
+    let epoch = plan.epoch(1);
+    c.bench_function(BenchmarkId::new("gpu_read_epoch", id), |b| {
+        b.iter(|| {
+            gpu.set_epoch(&epoch).expect("order");
+            gpu.run_reads(&epoch.batches, features).expect("reads");
+            gpu.finish().expect("finish");
         })
     });
 }
@@ -99,10 +122,38 @@ fn bench(c: &mut Criterion) {
             let residency;
             (residency, cfg) = plan_fit(ctx, &options, &data, &cfg).expect("residency");
             let plan = BatchPlan::new(&cfg, rows);
-            let mut gpu = GpuEngine::new(ctx, &data, None, &cfg, residency).expect("gpu engine");
+            let mut gpu =
+                GpuEngine::new(ctx, &data, None, &cfg, residency, &options).expect("gpu engine");
             let mut cpu = CpuEngine::new(&data, None, &cfg);
             check_one_epoch(&mut gpu, &mut cpu, &plan, &id).expect("GPU and CPU agree");
             time_engine(&mut group, "gpu", &id, &mut gpu, &plan);
+            let one_dispatch = gpu.grad_kernel().1;
+            time_reads(&mut group, &id, &mut gpu, &plan, features);
+            drop(gpu);
+            // The same steps with the kernel or the dispatch count that the policy did not pick.
+            let mut variants = vec![(
+                "gpu_tiles",
+                GpuOptions {
+                    grad_kernel: Some(GradKernel::Tiles),
+                    ..options
+                },
+            )];
+            if one_dispatch {
+                variants.push((
+                    "gpu_two_dispatch",
+                    GpuOptions {
+                        two_dispatch_steps: true,
+                        ..options
+                    },
+                ));
+            }
+            for (name, variant) in variants {
+                let mut gpu = GpuEngine::new(ctx, &data, None, &cfg, residency, &variant)
+                    .expect("gpu engine");
+                let mut cpu = CpuEngine::new(&data, None, &cfg);
+                check_one_epoch(&mut gpu, &mut cpu, &plan, &id).expect("GPU and CPU agree");
+                time_engine(&mut group, name, &id, &mut gpu, &plan);
+            }
         }
         let plan = BatchPlan::new(&cfg, rows);
         let mut cpu = CpuEngine::new(&data, None, &cfg);

@@ -22,16 +22,21 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (k >= width) {
         return;
     }
+    var g_sum = 0.0;
+    for (var p = 0u; p < step.total_partials; p++) {
+        g_sum += scratch[p * width + k];
+    }
+    apply_update(k, g_sum);
+}
+
+// Weight k's step from the batch's gradient sum `g_sum` (shared with step_rows.wgsl).
+fn apply_update(k: u32, g_sum: f32) {
+    let width = fit.n_outputs * fit.stride;
     let is_bias = (k % fit.stride) == fit.n_features;
     if (is_bias && (fit.flags & FLAG_INTERCEPT) == 0u) {
         return; // no intercept: b stays 0
     }
-
-    var g = 0.0;
-    for (var p = 0u; p < step.total_partials; p++) {
-        g += scratch[p * width + k];
-    }
-    g *= step.inv_batch;
+    var g = g_sum * step.inv_batch;
 
     let w = weights[k];
     let w_lo = velocity[width + k];

@@ -110,12 +110,39 @@ pub struct BenchResult {
     pub gpu_kernel_seconds: Option<f64>,
     /// One full-batch gradient Xᵀr on the CPU reference (f64 accumulation, all threads).
     pub cpu_gradient_seconds: f64,
-    /// The gradient kernel used: "rows", "rows+subgroup" or "tiles".
+    /// The gradient kernel used: "rows" (one row per thread) or "tiles"; ", 1 dispatch" when
+    /// each step is a single dispatch (step_rows).
     pub kernel: String,
+    /// Seconds of one epoch of the read-only kernel: the same rows of X, in the same order and
+    /// dispatch shape, only summed (the roofline of this size on this adapter).
+    pub read_epoch_seconds: f64,
+    /// Bytes of X per read-only epoch second, in GB/s.
+    pub read_gbps: f64,
+    /// gpu_gbps / read_gbps: how close the fused step comes to a plain read of its bytes.
+    pub read_fraction: f64,
+    /// With one dispatch per step: the same epochs with two (gradient, then update), timed in
+    /// the same run; `gpu_epoch_seconds` / this is the gain in steps per second.
+    pub two_dispatch_epoch_seconds: Option<f64>,
+    /// Device time per step by kind of dispatch, from one dispatch per timed pass (timestamp
+    /// queries), and the rest of the wall time per step (recording, submission, waits).
+    pub step_breakdown: Option<StepBreakdown>,
     /// Training data streamed in chunks (it exceeds --gpu-memory-budget).
     pub streamed: bool,
     /// Row shards of X on the device (2 chunk slots when streamed).
     pub shards: usize,
+}
+
+/// Microseconds per step of one profiled run (`BenchResult::step_breakdown`).
+#[derive(Clone, Debug, Serialize)]
+pub struct StepBreakdown {
+    /// Steps timed.
+    pub steps: usize,
+    /// Wall-clock microseconds per step of the profiled run.
+    pub wall_us: f64,
+    /// Device microseconds per step, by kind: "gradient", "update", "step" (both in one).
+    pub kernels_us: Vec<(String, f64)>,
+    /// wall_us minus every kernel's time: recording, submission, waits, launch gaps.
+    pub other_us: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -231,6 +258,64 @@ fn time_epochs(
     Ok((start.elapsed().as_secs_f64() / epochs as f64, epochs))
 }
 
+/// Mean seconds of one epoch of the read-only kernel (after one untimed epoch), for at least
+/// `min_seconds` (at most 20 epochs).
+fn time_reads(
+    gpu: &mut GpuEngine,
+    plan: &BatchPlan,
+    features: usize,
+    min_seconds: f64,
+) -> Result<f64> {
+    let mut run = |e: usize| -> Result<()> {
+        let epoch = plan.epoch(e);
+        gpu.set_epoch(&epoch)?;
+        gpu.run_reads(&epoch.batches, features)?;
+        gpu.finish()
+    };
+    run(0)?;
+    let start = Instant::now();
+    let mut epochs = 0;
+    while epochs == 0 || (start.elapsed().as_secs_f64() < min_seconds && epochs < 20) {
+        run(1 + epochs)?;
+        epochs += 1;
+    }
+    Ok(start.elapsed().as_secs_f64() / epochs as f64)
+}
+
+/// Steps of the profiled run: few enough that every pass fits one query set.
+const PROFILED_STEPS: usize = 400;
+
+/// Times up to PROFILED_STEPS steps with one dispatch per timed pass and splits each step's
+/// time by kind of dispatch (None without timestamp queries).
+fn profile_steps(gpu: &mut GpuEngine, plan: &BatchPlan) -> Result<Option<StepBreakdown>> {
+    if !gpu.enable_timer(true) {
+        return Ok(None);
+    }
+    let epoch = plan.epoch(1);
+    let steps = epoch.batches.len().min(PROFILED_STEPS);
+    gpu.set_epoch(&epoch)?;
+    gpu.finish()?;
+    gpu.gpu_seconds_by_kind()?;
+    let start = Instant::now();
+    gpu.run_steps(&epoch.batches[..steps], &vec![plan.lr; steps])?;
+    gpu.finish()?;
+    let wall = start.elapsed().as_secs_f64();
+    let Some(kinds) = gpu.gpu_seconds_by_kind()? else {
+        return Ok(None);
+    };
+    let per_step = |s: f64| s * 1e6 / steps as f64;
+    let kernels: f64 = kinds.iter().map(|(_, s)| s).sum();
+    Ok(Some(StepBreakdown {
+        steps,
+        wall_us: per_step(wall),
+        other_us: per_step(wall - kernels),
+        kernels_us: kinds
+            .into_iter()
+            .map(|(k, s)| (k.to_string(), per_step(s)))
+            .collect(),
+    }))
+}
+
 /// One warm-up epoch on an engine, then its weights.
 fn warm_up(engine: &mut dyn Engine, plan: &BatchPlan) -> Result<crate::weights::Weights> {
     let epoch = plan.epoch(0);
@@ -293,7 +378,7 @@ pub fn run_one(
 ) -> Result<BenchResult> {
     let (residency, cfg) = plan_fit(ctx, options, data, &bench_config(size))?;
     let plan = BatchPlan::new(&cfg, data.n_rows());
-    let mut gpu = GpuEngine::new(ctx, data, None, &cfg, residency)?;
+    let mut gpu = GpuEngine::new(ctx, data, None, &cfg, residency, options)?;
     let mut cpu = CpuEngine::new(data, None, &cfg);
     let what = format!(
         "{}x{}x{} {}",
@@ -303,16 +388,34 @@ pub fn run_one(
         size.model.name()
     );
     check_one_epoch(&mut gpu, &mut cpu, &plan, &what)?;
-    let timed = gpu.enable_timer();
+    let timed = gpu.enable_timer(false);
     let (gpu_s, gpu_epochs) = time_epochs(&mut gpu, &plan, 1, min_seconds)?;
     let kernel_s = if timed {
         gpu.gpu_seconds()?.map(|s| s / gpu_epochs as f64)
     } else {
         None
     };
+    let read_s = time_reads(&mut gpu, &plan, data.n_features(), min_seconds)?;
+    let step_breakdown = profile_steps(&mut gpu, &plan)?;
+    let (kernel, one_dispatch) = gpu.grad_kernel();
+    let shards = gpu.train_shards();
+    drop(gpu);
+    // The same epochs with two dispatches per step, for the single-dispatch gain.
+    let two_dispatch_s = if one_dispatch {
+        let two = GpuOptions {
+            two_dispatch_steps: true,
+            ..*options
+        };
+        let mut gpu2 = GpuEngine::new(ctx, data, None, &cfg, residency, &two)?;
+        warm_up(&mut gpu2, &plan)?;
+        Some(time_epochs(&mut gpu2, &plan, 1, min_seconds)?.0)
+    } else {
+        None
+    };
     let (cpu_s, _) = time_epochs(&mut cpu, &plan, 1, min_seconds)?;
-    let (kernel, subgroups) = gpu.grad_kernel();
-    let gbps = (data.n_rows() * data.n_features() * 4) as f64 / gpu_s / 1e9;
+    let bytes = (data.n_rows() * data.n_features() * 4) as f64;
+    let gbps = bytes / gpu_s / 1e9;
+    let read_gbps = bytes / read_s / 1e9;
     Ok(BenchResult {
         rows: size.rows,
         features: size.features,
@@ -325,13 +428,21 @@ pub fn run_one(
         speedup: cpu_s / gpu_s,
         gpu_kernel_seconds: kernel_s,
         cpu_gradient_seconds: cpu_gradient_seconds(data, size.model),
-        kernel: match (kernel, subgroups) {
-            (crate::gpu::layout::GradKernel::Tiles, _) => "tiles".into(),
-            (_, true) => "rows+subgroup".into(),
-            (_, false) => "rows".into(),
-        },
+        kernel: format!(
+            "{}{}",
+            match kernel {
+                crate::gpu::layout::GradKernel::Tiles => "tiles",
+                crate::gpu::layout::GradKernel::Rows => "rows",
+            },
+            if one_dispatch { ", 1 dispatch" } else { "" }
+        ),
+        read_epoch_seconds: read_s,
+        read_gbps,
+        read_fraction: gbps / read_gbps,
+        two_dispatch_epoch_seconds: two_dispatch_s,
+        step_breakdown,
         streamed: matches!(residency, Residency::Streamed { .. }),
-        shards: gpu.train_shards(),
+        shards,
     })
 }
 
@@ -345,7 +456,7 @@ impl BenchReport {
         let _ = writeln!(out, "copy bandwidth: {:.2} GB/s\n", self.copy_gbps);
         let _ = writeln!(
             out,
-            "{:>9} {:>5} {:>6} {:<9} {:>12} {:>12} {:>8} {:>7} {:>8} {:<14}",
+            "{:>9} {:>5} {:>6} {:<9} {:>12} {:>12} {:>8} {:>7} {:>8} {:>7} {:>7} {:<16}",
             "rows",
             "d",
             "batch",
@@ -355,12 +466,14 @@ impl BenchReport {
             "speedup",
             "GB/s",
             "of copy",
+            "read",
+            "of read",
             "kernel"
         );
         for r in &self.results {
             let _ = writeln!(
                 out,
-                "{:>9} {:>5} {:>6} {:<9} {:>12.5} {:>12.5} {:>7.2}x {:>7.2} {:>7.1}% {:<14}",
+                "{:>9} {:>5} {:>6} {:<9} {:>12.5} {:>12.5} {:>7.2}x {:>7.2} {:>7.1}% {:>7.2} {:>6.0}% {:<16}",
                 r.rows,
                 r.features,
                 r.batch,
@@ -370,7 +483,61 @@ impl BenchReport {
                 r.speedup,
                 r.gpu_gbps,
                 100.0 * r.copy_fraction,
+                r.read_gbps,
+                100.0 * r.read_fraction,
                 format!("{}{}", r.kernel, if r.streamed { ", streamed" } else { "" })
+            );
+        }
+        let gains: Vec<String> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.two_dispatch_epoch_seconds.map(|two| {
+                    format!(
+                        "{}x{}x{}: {:.2}x",
+                        r.rows,
+                        r.features,
+                        r.batch,
+                        two / r.gpu_epoch_seconds
+                    )
+                })
+            })
+            .collect();
+        if !gains.is_empty() {
+            let _ = writeln!(
+                out,
+                "\none dispatch per step vs two (steps per second): {}",
+                gains.join(", ")
+            );
+        }
+        let split: Vec<String> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.step_breakdown.as_ref().map(|b| {
+                    let kernels: Vec<String> = b
+                        .kernels_us
+                        .iter()
+                        .map(|(k, us)| format!("{k} {us:.0}"))
+                        .collect();
+                    format!(
+                        "  {}x{}x{} {}: {:.0} µs = {}, other {:.0}",
+                        r.rows,
+                        r.features,
+                        r.batch,
+                        r.model,
+                        b.wall_us,
+                        kernels.join(", "),
+                        b.other_us
+                    )
+                })
+            })
+            .collect();
+        if !split.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nper step, one dispatch per timed pass (µs):\n{}",
+                split.join("\n")
             );
         }
         out

@@ -479,6 +479,7 @@ impl GpuArgs {
         GpuOptions {
             max_binding_bytes: self.max_binding_bytes,
             memory_budget: self.gpu_memory_budget,
+            ..GpuOptions::default()
         }
     }
 }
@@ -1364,7 +1365,7 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
         let data = bench::bench_data(size)?;
         let r = bench::run_one(&ctx, &options, size, &data, cmd.min_seconds, copy_gbps)?;
         bar.println(&format!(
-            "[{}/{}] {}x{} batch {} {}: gpu {:.5} s/epoch, cpu {:.5} s/epoch ({:.2}x), {:.2} GB/s",
+            "[{}/{}] {}x{} batch {} {}: gpu {:.5} s/epoch, cpu {:.5} s/epoch ({:.2}x), {:.2} GB/s ({:.0}% of read)",
             i + 1,
             sizes.len(),
             size.rows,
@@ -1374,7 +1375,8 @@ fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
             r.gpu_epoch_seconds,
             r.cpu_epoch_seconds,
             r.speedup,
-            r.gpu_gbps
+            r.gpu_gbps,
+            100.0 * r.read_fraction
         ));
         results.push(r);
     }

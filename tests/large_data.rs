@@ -1,13 +1,13 @@
 //! Data beyond one binding and beyond the memory budget, on small data: `max_binding_bytes` forces
 //! X into many row shards, `memory_budget` forces streaming in chunks. Sharded fits must match the
 //! unsharded fit and the CPU reference; streamed fits must match the CPU reference run on the same
-//! chunked order. Also: the subgroup and portable gradient kernels agree, and shape picks the
-//! kernel. Tolerance as in gpu_vs_cpu.rs: max(1e-3·max(|gpu|, |cpu|), 1e-4).
+//! chunked order. Also: every gradient path (kernel, one or two dispatches per step) matches the
+//! CPU, the software adapter's loop budget holds, and the adapter's policy picks the kernel. Tolerance as in gpu_vs_cpu.rs: max(1e-3·max(|gpu|, |cpu|), 1e-4).
 
 mod common;
 
 use common::{assert_close, gpu, problem_for};
-use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty};
+use gpu_regfit::config::{BatchSize, FitConfig, L1Update, Model, Optimizer, Penalty, SolverKind};
 use gpu_regfit::cpu::CpuSolver;
 use gpu_regfit::data::Dataset;
 use gpu_regfit::error::Error;
@@ -211,65 +211,138 @@ fn streaming_limits_are_errors() {
     }
 }
 
-/// The subgroup reduction (when the adapter has it) and the portable one give the same gradients.
+/// Every gradient path gives the same fit as the CPU reference: the adapter's own choice, the
+/// tiled kernel forced, the one-row-per-thread kernel forced, and two dispatches per step where
+/// the policy takes one; at a small batch (one dispatch per step) and at full batch.
 #[test]
-fn subgroup_and_portable_kernels_agree() {
+fn every_gradient_path_matches_the_cpu() {
     let Some(ctx) = gpu() else { return };
-    let portable = Arc::new(GpuContext::open(None, false).unwrap());
-    assert!(!portable.uses_subgroups());
-    eprintln!(
-        "adapter {}: subgroups {}",
-        ctx.adapter.label(),
-        if ctx.uses_subgroups() {
-            "used"
-        } else {
-            "not supported (both runs are portable)"
-        }
-    );
     for model in [Model::Linear, Model::Logistic, Model::Softmax] {
         let data = problem_for(model, 700, 6, 9);
-        let cfg = config(model, BatchSize::Rows(200));
-        let a = fit(&mut GpuSolver::with_context(ctx.clone()), &data, None, &cfg).unwrap();
-        let b = fit(
-            &mut GpuSolver::with_context(portable.clone()),
-            &data,
-            None,
-            &cfg,
-        )
-        .unwrap();
-        assert_close(
-            &format!("{model:?}: subgroup vs portable"),
-            &a.weights.values,
-            &b.weights.values,
-            1e-5,
-            1e-6,
-        );
+        for batch in [BatchSize::Rows(200), BatchSize::Full] {
+            let cfg = config(model, batch);
+            let cpu = weights_of(&mut CpuSolver::new(), &data, None, &cfg);
+            for (name, options) in [
+                ("policy", GpuOptions::default()),
+                (
+                    "tiles",
+                    GpuOptions {
+                        grad_kernel: Some(GradKernel::Tiles),
+                        ..GpuOptions::default()
+                    },
+                ),
+                (
+                    "rows",
+                    GpuOptions {
+                        grad_kernel: Some(GradKernel::Rows),
+                        ..GpuOptions::default()
+                    },
+                ),
+                (
+                    "two dispatches",
+                    GpuOptions {
+                        two_dispatch_steps: true,
+                        ..GpuOptions::default()
+                    },
+                ),
+            ] {
+                let got = weights_of(&mut solver(&ctx, options), &data, None, &cfg);
+                assert_close(
+                    &format!("{model:?} {batch:?} {name} vs cpu"),
+                    &got,
+                    &cpu,
+                    RTOL,
+                    ATOL,
+                );
+            }
+        }
     }
 }
 
-/// Narrow problems take the one-row-per-thread kernel, wide ones the tiled kernel; both match
-/// the CPU (gpu_vs_cpu.rs covers them across sizes).
+/// llvmpipe stops every loop of an invocation after 65 535 iterations in all; the software policy
+/// spreads rows over enough workgroups to stay below it. A full batch whose rows would give one
+/// workgroup per host thread far more than that (20 000 rows × ~400 iterations / 128 threads)
+/// must still match the CPU, with each kernel. On a hardware GPU this is one more size check.
+#[test]
+fn long_running_threads_stay_within_the_loop_budget() {
+    let Some(ctx) = gpu() else { return };
+    let data = problem_for(Model::Linear, 20_000, 128, 4);
+    let cfg = FitConfig {
+        epochs: 1,
+        log_every: None,
+        ..config(Model::Linear, BatchSize::Full)
+    };
+    let cpu = weights_of(&mut CpuSolver::new(), &data, None, &cfg);
+    for kernel in [GradKernel::Rows, GradKernel::Tiles] {
+        let options = GpuOptions {
+            grad_kernel: Some(kernel),
+            ..GpuOptions::default()
+        };
+        let got = weights_of(&mut solver(&ctx, options), &data, None, &cfg);
+        assert_close(&format!("{kernel:?} vs cpu"), &got, &cpu, RTOL, ATOL);
+    }
+}
+
+/// The adapter's policy picks the kernel by shape: one row per thread up to its width, tiles
+/// beyond; one dispatch per step when one workgroup can take the batch (sgd only), two when
+/// asked; forcing rows past the policy's width is a typed error naming the value.
 #[test]
 fn kernel_is_picked_by_shape() {
     let Some(ctx) = gpu() else { return };
-    for (model, d, expected) in [
-        (Model::Linear, 8, GradKernel::Rows),
-        (Model::Linear, 31, GradKernel::Rows),
-        (Model::Linear, 32, GradKernel::Tiles),
-        (Model::Softmax, 7, GradKernel::Rows),
-        (Model::Softmax, 12, GradKernel::Tiles),
+    let policy = ctx.policy();
+    let wide = policy.rows_width; // d + 1 > rows_width: tiles on every adapter
+    for (model, d) in [
+        (Model::Linear, 8),
+        (Model::Linear, 31),
+        (Model::Linear, 32),
+        (Model::Softmax, 7),
+        (Model::Softmax, 12),
+        (Model::Linear, wide),
     ] {
         let data = problem_for(model, 100, d, 1);
-        let cfg = config(model, BatchSize::Rows(10));
-        let residency = GpuSolver::with_context(ctx.clone())
-            .residency(&data, &cfg)
-            .unwrap();
-        let mut engine = GpuEngine::new(&ctx, &data, None, &cfg, residency).unwrap();
-        assert_eq!(
-            engine.grad_kernel().0,
-            expected,
-            "{model:?} with {d} features"
-        );
-        engine.finish().unwrap();
+        let k = model.outputs(data.n_classes());
+        let expected = if k * (d + 1) <= policy.rows_width && k <= policy.rows_outputs {
+            GradKernel::Rows
+        } else {
+            GradKernel::Tiles
+        };
+        for (batch, two, solver_kind) in [
+            (10, false, SolverKind::Sgd),
+            (10, true, SolverKind::Sgd),
+            (10, false, SolverKind::Apg),
+        ] {
+            let cfg = FitConfig {
+                solver: solver_kind,
+                ..config(model, BatchSize::Rows(batch))
+            };
+            let options = GpuOptions {
+                two_dispatch_steps: two,
+                ..GpuOptions::default()
+            };
+            let residency = solver(&ctx, options).residency(&data, &cfg).unwrap();
+            let mut engine = GpuEngine::new(&ctx, &data, None, &cfg, residency, &options).unwrap();
+            let (kernel, one_dispatch) = engine.grad_kernel();
+            assert_eq!(kernel, expected, "{model:?} with {d} features");
+            assert_eq!(
+                one_dispatch,
+                expected == GradKernel::Rows && !two && solver_kind == SolverKind::Sgd,
+                "{model:?} with {d} features, two dispatches asked: {two}, {solver_kind:?}"
+            );
+            engine.finish().unwrap();
+        }
+    }
+    let data = problem_for(Model::Linear, 100, wide, 1);
+    let cfg = config(Model::Linear, BatchSize::Rows(10));
+    let options = GpuOptions {
+        grad_kernel: Some(GradKernel::Rows),
+        ..GpuOptions::default()
+    };
+    let residency = solver(&ctx, options).residency(&data, &cfg).unwrap();
+    match GpuEngine::new(&ctx, &data, None, &cfg, residency, &options) {
+        Err(Error::InvalidParam { name, value, .. }) => {
+            assert_eq!((name, &*value), ("grad-kernel", "rows"));
+        }
+        Err(e) => panic!("expected an invalid kernel error, got {e}"),
+        Ok(_) => panic!("rows was accepted for {wide} features"),
     }
 }

@@ -31,6 +31,11 @@ pub struct GpuOptions {
     pub max_binding_bytes: Option<u64>,
     /// Device bytes the training data may take; larger data is streamed from host memory.
     pub memory_budget: Option<u64>,
+    /// Forces a gradient kernel (tests and bench compare them); None: the adapter's policy
+    /// ([`super::layout::KernelPolicy`]). Rows is refused for shapes wider than the policy allows.
+    pub grad_kernel: Option<super::layout::GradKernel>,
+    /// Keeps two dispatches per step (gradient, then update) even where one could take it.
+    pub two_dispatch_steps: bool,
 }
 
 /// Picks resident shards or streaming for `n` rows of `d` features. `max_binding` is the adapter's

@@ -1,9 +1,10 @@
 //! The GPU context: adapter choice, device with the adapter's own limits, the pipelines (built
 //! once), and the capture of wgpu errors so that none of them becomes a panic.
 
-use super::kernels::Kernels;
+use super::kernels::{Kernel, Kernels};
 use crate::error::{Error, Result};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One adapter as `gpu-regfit devices` lists it.
@@ -15,7 +16,7 @@ pub struct AdapterDesc {
     pub driver: String,
     pub max_storage_binding: u64,
     pub max_buffer: u64,
-    /// Features::SUBGROUP (the gradient kernel's subgroup reduction).
+    /// Features::SUBGROUP (informational: no kernel needs it).
     pub subgroups: bool,
     /// Features::TIMESTAMP_QUERY (pass timing in `bench`).
     pub timestamps: bool,
@@ -90,6 +91,8 @@ pub struct GpuContext {
     pub timestamps: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period: f32,
+    /// Pipelines of shaped kernels, built on first use: (kernel, features, outputs).
+    shaped: Mutex<HashMap<(Kernel, usize, usize), wgpu::ComputePipeline>>,
     /// First uncaptured wgpu error (validation, out of memory), if any.
     errors: Arc<Mutex<Option<String>>>,
     /// Why the device was lost, once it is.
@@ -97,16 +100,8 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive),
-    /// with the subgroup kernel when the adapter supports it (unless GPU_REGFIT_NO_SUBGROUPS=1).
+    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive).
     pub fn new(name_filter: Option<&str>) -> Result<Self> {
-        let no_subgroups = std::env::var("GPU_REGFIT_NO_SUBGROUPS").as_deref() == Ok("1");
-        Self::open(name_filter, !no_subgroups)
-    }
-
-    /// As [`GpuContext::new`]; `subgroups: false` keeps the portable kernels even where the
-    /// adapter has subgroups (tests compare the two paths).
-    pub fn open(name_filter: Option<&str>, subgroups: bool) -> Result<Self> {
         let instance = instance();
         let mut found = adapters(&instance);
         if found.is_empty() {
@@ -138,9 +133,7 @@ impl GpuContext {
         let desc = AdapterDesc::new(&adapter);
         // The adapter's own limits: wgpu's defaults cap a binding at 128 MiB.
         let limits = adapter.limits();
-        let wanted = wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
-        let features = adapter.features() & wanted;
-        let subgroups = subgroups && features.contains(wgpu::Features::SUBGROUP);
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gpu-regfit"),
@@ -165,7 +158,7 @@ impl GpuContext {
                 });
             }
         });
-        let kernels = Kernels::new(&device, subgroups)?;
+        let kernels = Kernels::new(&device)?;
         let timestamp_period = queue.get_timestamp_period();
         Ok(GpuContext {
             device,
@@ -175,6 +168,7 @@ impl GpuContext {
             kernels,
             timestamps,
             timestamp_period,
+            shaped: Mutex::default(),
             errors,
             lost,
         })
@@ -267,9 +261,32 @@ impl GpuContext {
         self.check()
     }
 
-    /// Whether the gradient kernel reduces with subgroup operations.
-    pub fn uses_subgroups(&self) -> bool {
-        self.kernels.grad_rows_subgroup.is_some()
+    /// The pipeline of a shaped kernel (grad_rows, step_rows, read_rows) for `features` and
+    /// `outputs`, built once per shape and kept.
+    pub fn shaped(
+        &self,
+        kernel: Kernel,
+        features: usize,
+        outputs: usize,
+    ) -> Result<wgpu::ComputePipeline> {
+        let key = (kernel, features, outputs);
+        if let Some(p) = self.shaped.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(p);
+        }
+        let pipeline = self.pipeline(
+            kernel.name(),
+            &kernel.source_for((features, outputs)),
+            kernel.name(),
+        )?;
+        if let Ok(mut m) = self.shaped.lock() {
+            m.insert(key, pipeline.clone());
+        }
+        Ok(pipeline)
+    }
+
+    /// How the gradient kernels are laid out on this adapter (see [`layout::KernelPolicy`]).
+    pub fn policy(&self) -> super::layout::KernelPolicy {
+        super::layout::KernelPolicy::for_adapter(self.adapter.is_software())
     }
 
     /// Largest buffer that one storage binding may hold on this device.

@@ -5,11 +5,12 @@ use super::layout::{self, binding, StepParams};
 use crate::error::{Error, Result};
 
 /// The kernels, each in `shaders/<name>.wgsl` with entry point `<name>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     GradPartials,
     GradRows,
-    GradRowsSubgroup,
+    StepRows,
+    ReadRows,
     Update,
     DataLoss,
     ApgUpdate,
@@ -17,10 +18,11 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 7] = [
+    pub const ALL: [Kernel; 8] = [
         Kernel::GradPartials,
         Kernel::GradRows,
-        Kernel::GradRowsSubgroup,
+        Kernel::StepRows,
+        Kernel::ReadRows,
         Kernel::Update,
         Kernel::DataLoss,
         Kernel::ApgUpdate,
@@ -31,7 +33,8 @@ impl Kernel {
         match self {
             Kernel::GradPartials => "grad_partials",
             Kernel::GradRows => "grad_rows",
-            Kernel::GradRowsSubgroup => "grad_rows_subgroup",
+            Kernel::StepRows => "step_rows",
+            Kernel::ReadRows => "read_rows",
             Kernel::Update => "update",
             Kernel::DataLoss => "data_loss",
             Kernel::ApgUpdate => "apg_update",
@@ -39,36 +42,50 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel needs Features::SUBGROUP.
-    pub fn needs_subgroups(self) -> bool {
-        self == Kernel::GradRowsSubgroup
+    /// Whether the kernel is built per shape (D and K as constants, see
+    /// [`layout::shape_constants`]) rather than once per context.
+    pub fn is_shaped(self) -> bool {
+        matches!(self, Kernel::GradRows | Kernel::StepRows | Kernel::ReadRows)
     }
 
     fn body(self) -> String {
         let grad_rows = include_str!("../../shaders/grad_rows.wgsl");
+        let update = include_str!("../../shaders/update.wgsl");
         match self {
             Kernel::GradPartials => include_str!("../../shaders/grad_partials.wgsl").into(),
             Kernel::GradRows => grad_rows.into(),
-            // The subgroup entry point reuses grad_rows' row_sums and write_partials.
-            Kernel::GradRowsSubgroup => format!(
-                "{grad_rows}\n{}",
-                include_str!("../../shaders/grad_rows_subgroup.wgsl")
+            // The single-dispatch step reuses grad_rows' sums and update's apply_update.
+            Kernel::StepRows => format!(
+                "{grad_rows}\n{update}\n{}",
+                include_str!("../../shaders/step_rows.wgsl")
             ),
-            Kernel::Update => include_str!("../../shaders/update.wgsl").into(),
+            Kernel::ReadRows => include_str!("../../shaders/read_rows.wgsl").into(),
+            Kernel::Update => update.into(),
             Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl").into(),
             Kernel::ApgUpdate => include_str!("../../shaders/apg_update.wgsl").into(),
             Kernel::DualLoss => include_str!("../../shaders/dual_loss.wgsl").into(),
         }
     }
 
-    /// The full WGSL source: generated constants, then shaders/common.wgsl, then the kernel.
-    pub fn source(self) -> String {
+    /// The full WGSL source: generated constants, then shaders/common.wgsl, then the kernel. A
+    /// shaped kernel is built for `shape` = (features, outputs); the others ignore it.
+    pub fn source_for(self, shape: (usize, usize)) -> String {
+        let shaped = if self.is_shaped() {
+            layout::shape_constants(shape.0, shape.1)
+        } else {
+            String::new()
+        };
         format!(
-            "{}\n{}\n{}",
+            "{}{shaped}\n{}\n{}",
             layout::wgsl_constants(),
             include_str!("../../shaders/common.wgsl"),
             self.body()
         )
+    }
+
+    /// The source of a kernel that is not shaped (a shaped one gets a sample shape, 4 × 1).
+    pub fn source(self) -> String {
+        self.source_for((4, 1))
     }
 }
 
@@ -76,9 +93,6 @@ pub struct Kernels {
     pub layout: wgpu::BindGroupLayout,
     pub pipeline_layout: wgpu::PipelineLayout,
     pub grad_partials: wgpu::ComputePipeline,
-    pub grad_rows: wgpu::ComputePipeline,
-    /// Present when the device has Features::SUBGROUP and subgroups were not turned off.
-    pub grad_rows_subgroup: Option<wgpu::ComputePipeline>,
     pub update: wgpu::ComputePipeline,
     pub data_loss: wgpu::ComputePipeline,
     pub apg_update: wgpu::ComputePipeline,
@@ -127,9 +141,9 @@ pub fn build_pipeline(
 }
 
 impl Kernels {
-    /// Builds the layout and every pipeline (the subgroup one when `subgroups`); validation errors
-    /// come back as `Error::Gpu`.
-    pub fn new(device: &wgpu::Device, subgroups: bool) -> Result<Self> {
+    /// Builds the layout and every pipeline that is not shaped (those are built per shape by
+    /// [`super::GpuContext::shaped`]); validation errors come back as `Error::Gpu`.
+    pub fn new(device: &wgpu::Device) -> Result<Self> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         use wgpu::BufferBindingType::{Storage, Uniform};
         let step_size = std::num::NonZeroU64::new(std::mem::size_of::<StepParams>() as u64);
@@ -170,8 +184,6 @@ impl Kernels {
         };
         let kernels = Kernels {
             grad_partials: build(Kernel::GradPartials),
-            grad_rows: build(Kernel::GradRows),
-            grad_rows_subgroup: subgroups.then(|| build(Kernel::GradRowsSubgroup)),
             update: build(Kernel::Update),
             data_loss: build(Kernel::DataLoss),
             apg_update: build(Kernel::ApgUpdate),

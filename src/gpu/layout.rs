@@ -21,10 +21,13 @@ pub const MAX_SCRATCH_FLOATS: usize = 8 << 20;
 pub const MAX_CLASSES: usize = MAX_TILE_ROWS as usize;
 
 /// Widest weight matrix, K·(d + 1), that the one-row-per-thread kernel (grad_rows) keeps in
-/// registers; wider problems use the tiled kernel (grad_partials).
+/// registers on a hardware GPU; wider problems use the tiled kernel (grad_partials).
 pub const NARROW_WIDTH: u32 = 32;
-/// Most outputs K of the grad_rows kernel (its per-row logits live in registers).
+/// Most outputs K of the grad_rows kernel on a hardware GPU (its logits live in registers).
 pub const NARROW_OUTPUTS: u32 = 8;
+/// On a software adapter (a CPU running the shader), threads are SIMD lanes and "registers" are
+/// the stack, so grad_rows pays off far wider: up to this K·(d + 1).
+pub const SOFTWARE_ROWS_WIDTH: u32 = 1024;
 
 pub const MODEL_LINEAR: u32 = 0;
 pub const MODEL_LOGISTIC: u32 = 1;
@@ -53,8 +56,6 @@ pub fn wgsl_constants() -> String {
     format!(
         "const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n\
          const TILE_FLOATS: u32 = {TILE_FLOATS}u;\n\
-         const NARROW_WIDTH: u32 = {NARROW_WIDTH}u;\n\
-         const NARROW_OUTPUTS: u32 = {NARROW_OUTPUTS}u;\n\
          const MAX_TILE_ROWS: u32 = {MAX_TILE_ROWS}u;\n\
          const FLAG_INTERCEPT: u32 = {FLAG_INTERCEPT}u;\n\
          const FLAG_PROX: u32 = {FLAG_PROX}u;\n\
@@ -66,6 +67,130 @@ pub fn wgsl_constants() -> String {
          const MODEL_SOFTMAX: u32 = {MODEL_SOFTMAX}u;\n"
     )
 }
+
+/// The shape constants of a shaped kernel (grad_rows, step_rows, read_rows): D features and K
+/// outputs, so that its loops unroll and its per-row arrays have a fixed size.
+pub fn shape_constants(features: usize, outputs: usize) -> String {
+    format!(
+        "const D: u32 = {}u;\nconst K: u32 = {}u;\n",
+        features.max(1),
+        outputs.max(1)
+    )
+}
+
+/// How the gradient kernels are laid out on one adapter. Measured on lavapipe (BENCHMARKS.md,
+/// "Kernel efficiency"): a CPU adapter runs a workgroup as a loop over SIMD lanes on one host
+/// thread, so a few long-running workgroups (one per host thread) beat many short ones, and
+/// the one-row-per-thread kernel beats the tiled one at every width it can hold. A hardware GPU
+/// needs many workgroups in flight and keeps rows in registers only when narrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelPolicy {
+    /// Widest K·(d + 1) of the one-row-per-thread kernel.
+    pub rows_width: usize,
+    /// Most outputs K of the one-row-per-thread kernel.
+    pub rows_outputs: usize,
+    /// Most workgroups of one gradient dispatch.
+    pub max_workgroups: u32,
+    /// Most rows × K·(d + 1) of a batch that one workgroup takes in a single-dispatch step
+    /// (step_rows); larger batches are faster over many workgroups, then an update dispatch.
+    pub fused_step_work: usize,
+    /// Most loop iterations, over every loop of a shader, that one invocation may run (None: no
+    /// limit). llvmpipe counts them in one counter per invocation and stops every loop once it
+    /// passes 65 535 (loops it unrolls at compile time do not count), so on a software adapter
+    /// the rows are spread over enough workgroups to stay below it.
+    pub loop_budget: Option<usize>,
+}
+
+impl KernelPolicy {
+    pub fn for_adapter(software: bool) -> Self {
+        if software {
+            // llvmpipe runs one workgroup per host thread at a time (LP_NUM_THREADS, else cores).
+            let threads = std::env::var("LP_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|&t| t > 0)
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+                });
+            KernelPolicy {
+                rows_width: SOFTWARE_ROWS_WIDTH as usize,
+                rows_outputs: MAX_CLASSES,
+                max_workgroups: threads.clamp(1, 64),
+                fused_step_work: FUSED_STEP_WORK,
+                loop_budget: Some(SOFTWARE_LOOP_BUDGET),
+            }
+        } else {
+            KernelPolicy {
+                rows_width: NARROW_WIDTH as usize,
+                rows_outputs: NARROW_OUTPUTS as usize,
+                max_workgroups: MAX_PARTIAL_WORKGROUPS,
+                fused_step_work: FUSED_STEP_WORK,
+                loop_budget: None,
+            }
+        }
+    }
+
+    /// The fewest workgroups that keep a dispatch of `kernel` over `rows` rows of `d` features
+    /// and `k` outputs within [`KernelPolicy::loop_budget`] (see [`loop_iterations`]).
+    pub fn loop_workgroups(&self, kernel: GradKernel, rows: usize, d: usize, k: usize) -> u32 {
+        match self.loop_budget {
+            None => 1,
+            Some(budget) => loop_iterations(kernel, rows, d, k).div_ceil(budget).max(1) as u32,
+        }
+    }
+
+    /// Workgroups of one gradient dispatch over `rows` rows: one per pass of `rows_per_pass`
+    /// rows, at most `max_workgroups`, at least [`KernelPolicy::loop_workgroups`], and never
+    /// more than `hard_cap` (the partial rows the scratch buffer holds).
+    pub fn grad_workgroups(
+        &self,
+        kernel: GradKernel,
+        rows: usize,
+        (d, k): (usize, usize),
+        hard_cap: u32,
+    ) -> u32 {
+        let rows_per_pass = kernel.rows_per_pass(tile_rows(d, k));
+        let passes = rows.div_ceil(rows_per_pass as usize).max(1) as u32;
+        passes
+            .min(self.max_workgroups)
+            .max(self.loop_workgroups(kernel, rows, d, k))
+            .clamp(1, hard_cap.max(1))
+    }
+}
+
+/// Loop iterations (every loop, summed) of the busiest thread when one workgroup takes all
+/// `rows` rows, an upper bound that shrinks in proportion to the workgroups.
+/// - grad_rows.wgsl: per row of a thread, the read with the K dot products (d·(K + 1)), the K
+///   sums (K·(d + 1)), the residual's loops over K (at most 6·K), and a few more.
+/// - grad_partials.wgsl: per tile, the index and load loops, the logits (d per row-output a
+///   thread holds), the residuals, and the sums (one pass over the tile's rows per weight a
+///   thread holds).
+pub fn loop_iterations(kernel: GradKernel, rows: usize, d: usize, k: usize) -> usize {
+    let threads = WORKGROUP_SIZE as usize;
+    match kernel {
+        GradKernel::Rows => rows
+            .div_ceil(threads)
+            .saturating_mul((2 * k + 1) * d + 8 * k + 8),
+        GradKernel::Tiles => {
+            let tr = tile_rows(d, k) as usize;
+            let width = k * (d + 1);
+            let per_tile = 2
+                + (tr * d).div_ceil(threads)
+                + (tr * k).div_ceil(threads) * (d + 1)
+                + tr.div_ceil(threads) * (6 * k + 2)
+                + width.div_ceil(threads) * (tr + 1)
+                + 4;
+            rows.div_ceil(tr).saturating_mul(per_tile)
+        }
+    }
+}
+
+/// rows × K·(d + 1) of the largest single-dispatch step. Measured on lavapipe: at d = 16 one
+/// dispatch wins up to batch 1024 (17 408) and loses at 4096 (69 632) as at d = 128, batch 512.
+pub const FUSED_STEP_WORK: usize = 32_768;
+
+/// llvmpipe's limit on the loop iterations of one invocation (65 535), with a margin.
+pub const SOFTWARE_LOOP_BUDGET: usize = 48_000;
 
 /// Constant for the whole fit. Keep in sync with `struct FitParams` in shaders/common.wgsl.
 #[repr(C)]
@@ -159,8 +284,8 @@ pub enum GradKernel {
 }
 
 impl GradKernel {
-    pub fn for_shape(d: usize, k: usize) -> Self {
-        if k * (d + 1) <= NARROW_WIDTH as usize && k <= NARROW_OUTPUTS as usize {
+    pub fn for_shape(d: usize, k: usize, policy: &KernelPolicy) -> Self {
+        if k * (d + 1) <= policy.rows_width && k <= policy.rows_outputs {
             GradKernel::Rows
         } else {
             GradKernel::Tiles
@@ -174,12 +299,6 @@ impl GradKernel {
             GradKernel::Tiles => tile_rows,
         }
     }
-}
-
-/// Workgroups of one gradient dispatch over `rows` rows, with `rows_per_pass` rows per workgroup
-/// pass: one per pass, at most `cap` (the kernels grid-stride over the remaining passes).
-pub fn grad_workgroups(rows: usize, rows_per_pass: u32, cap: u32) -> u32 {
-    (rows.div_ceil(rows_per_pass as usize) as u32).clamp(1, cap.max(1))
 }
 
 /// The most workgroups of one gradient dispatch when a step may have `pieces` dispatches (one per

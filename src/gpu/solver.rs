@@ -5,6 +5,7 @@
 
 use super::buffers::{self, plan_fit, DataRef, GpuOptions, Residency, Shard, Shared};
 use super::context::GpuContext;
+use super::kernels::Kernel;
 use super::layout::{
     self, FitParams, GradKernel, StepParams, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX,
     FLAG_WEIGHTED,
@@ -25,6 +26,8 @@ use std::time::Instant;
 
 /// Dispatch-parameter slots in one submission (a step takes one per shard it touches).
 const MAX_STEP_SLOTS: usize = 1024;
+/// Most workgroups of one dispatch (wgpu's limit per dimension).
+const MAX_DISPATCH_WORKGROUPS: u32 = 65_535;
 /// Staging buffers for log points: one more than the driver keeps in flight.
 const LOG_RING: usize = LOG_PIPELINE_DEPTH + 1;
 /// Timestamp queries kept per timing window (two per compute pass).
@@ -96,7 +99,7 @@ impl Solver for GpuSolver {
         };
         loop {
             let (residency, cfg) = plan_fit(&self.ctx, &options, data, cfg)?;
-            match GpuEngine::new(&self.ctx, data, validation, &cfg, residency) {
+            match GpuEngine::new(&self.ctx, data, validation, &cfg, residency, &options) {
                 Ok(mut engine) => {
                     let run = if cfg.solver == SolverKind::Apg {
                         engine.set_apg_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
@@ -167,10 +170,33 @@ enum Cmd {
         to_offset: u64,
         bytes: u64,
     },
+    /// A whole minibatch step in one dispatch of one workgroup (step_rows.wgsl).
+    Step { shard: usize, slot: u32 },
+    /// bench's roofline: a read of the batch's rows only (read_rows.wgsl).
+    Read {
+        shard: usize,
+        slot: u32,
+        workgroups: u32,
+    },
     /// apg's step (one workgroup), after a full-batch gradient.
     ApgUpdate { shard: usize, slot: u32 },
     /// apg's dual conjugate term over one shard.
     DualLoss { shard: usize, workgroups: u32 },
+}
+
+impl Cmd {
+    /// The kind of dispatch, for the timing split of `bench`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Cmd::Grad { .. } => "gradient",
+            Cmd::Update { .. } => "update",
+            Cmd::Step { .. } => "step",
+            Cmd::Read { .. } => "read",
+            Cmd::Loss { .. } => "loss",
+            Cmd::Copy { .. } => "copy",
+            Cmd::ApgUpdate { .. } | Cmd::DualLoss { .. } => "apg",
+        }
+    }
 }
 
 /// A buffer a copy writes to.
@@ -224,6 +250,10 @@ struct Timer {
     read: wgpu::Buffer,
     used: u32,
     overflow: bool,
+    /// One compute pass per dispatch, so each pass's time belongs to one kind of dispatch.
+    per_dispatch: bool,
+    /// The kind of dispatch of each timed pass ("steps" for a pass of many dispatches).
+    kinds: Vec<&'static str>,
 }
 
 /// The device-side state of one fit.
@@ -235,9 +265,13 @@ pub struct GpuEngine<'a> {
     features: usize,
     width: usize,
     grad: GradKernel,
-    grad_pipeline: &'a wgpu::ComputePipeline,
-    rows_per_pass: u32,
+    grad_pipeline: wgpu::ComputePipeline,
+    /// The single-dispatch step (step_rows) and the most rows it takes, when this fit uses it.
+    step_pipeline: Option<(wgpu::ComputePipeline, usize)>,
+    /// bench's read-only kernel, once [`GpuEngine::run_reads`] has run.
+    read_pipeline: Option<wgpu::ComputePipeline>,
     workgroup_cap: u32,
+    policy: layout::KernelPolicy,
     step_stride: usize,
     train: Vec<Shard>,
     stream: Option<Stream>,
@@ -277,6 +311,7 @@ impl<'a> GpuEngine<'a> {
         validation: Option<&Dataset>,
         cfg: &FitConfig,
         residency: Residency,
+        options: &GpuOptions,
     ) -> Result<Self> {
         let (n, d) = (data.n_rows(), data.n_features());
         if d > layout::TILE_FLOATS as usize {
@@ -295,14 +330,39 @@ impl<'a> GpuEngine<'a> {
         let width = k_out * (d + 1);
         let plan = BatchPlan::new(cfg, n);
         let tile_rows = layout::tile_rows(d, k_out);
-        let grad = GradKernel::for_shape(d, k_out);
+        let policy = ctx.policy();
+        let fits_rows = GradKernel::for_shape(d, k_out, &policy) == GradKernel::Rows;
+        let grad = match options.grad_kernel {
+            Some(GradKernel::Rows) if !fits_rows => {
+                return Err(Error::invalid(
+                    "grad-kernel",
+                    "rows",
+                    format!(
+                        "{k_out} × {} weights are wider than this adapter's one-row-per-thread \
+                         kernel takes ({})",
+                        d + 1,
+                        policy.rows_width
+                    ),
+                ))
+            }
+            Some(kernel) => kernel,
+            None => GradKernel::for_shape(d, k_out, &policy),
+        };
         let grad_pipeline = match grad {
-            GradKernel::Rows => ctx
-                .kernels
-                .grad_rows_subgroup
-                .as_ref()
-                .unwrap_or(&ctx.kernels.grad_rows),
-            GradKernel::Tiles => &ctx.kernels.grad_partials,
+            GradKernel::Rows => ctx.shaped(Kernel::GradRows, d, k_out)?,
+            GradKernel::Tiles => ctx.kernels.grad_partials.clone(),
+        };
+        // One dispatch per step when one workgroup can take the whole batch (sgd only: apg's
+        // full-batch gradient spans every shard).
+        let step_pipeline = if grad == GradKernel::Rows
+            && cfg.solver == SolverKind::Sgd
+            && !options.two_dispatch_steps
+            && plan.batch_rows * width <= policy.fused_step_work
+            && policy.loop_workgroups(grad, plan.batch_rows, d, k_out) == 1
+        {
+            Some((ctx.shaped(Kernel::StepRows, d, k_out)?, plan.batch_rows))
+        } else {
+            None
         };
         let rows_per_pass = grad.rows_per_pass(tile_rows);
         let binding_rows = (ctx.max_binding_bytes() / (4 * d as u64)).max(1) as usize;
@@ -342,8 +402,17 @@ impl<'a> GpuEngine<'a> {
         } else {
             train_ranges.len().min(plan.batch_rows)
         };
-        let workgroup_cap = layout::grad_workgroup_cap(width, max_pieces);
-        let max_partials = (plan.batch_rows.div_ceil(rows_per_pass as usize) + max_pieces)
+        // The partial rows scratch holds per dispatch: enough for the adapter's policy, and on a
+        // software adapter for its loop budget over the largest piece (a shard at most).
+        let largest_piece = plan.batch_rows.min(shard_rows.max(1));
+        let workgroup_cap = layout::grad_workgroup_cap(width, max_pieces)
+            .min(policy.max_workgroups)
+            .max(policy.loop_workgroups(grad, largest_piece, d, k_out))
+            .min(MAX_DISPATCH_WORKGROUPS);
+        // Each piece takes at most max(passes, loop workgroups) (see KernelPolicy).
+        let max_partials = (plan.batch_rows.div_ceil(rows_per_pass as usize)
+            + policy.loop_workgroups(grad, plan.batch_rows, d, k_out) as usize
+            + 2 * max_pieces)
             .min(max_pieces * workgroup_cap as usize);
         let loss_parts: Vec<u32> = match &stream {
             Some(_) => (0..n.div_ceil(shard_rows))
@@ -519,8 +588,10 @@ impl<'a> GpuEngine<'a> {
             width,
             grad,
             grad_pipeline,
-            rows_per_pass,
+            step_pipeline,
+            read_pipeline: None,
             workgroup_cap,
+            policy,
             step_stride,
             train,
             stream,
@@ -547,12 +618,9 @@ impl<'a> GpuEngine<'a> {
         })
     }
 
-    /// The gradient kernel picked for this shape, and whether it reduces with subgroups.
+    /// The gradient kernel picked for this shape, and whether steps take one dispatch.
     pub fn grad_kernel(&self) -> (GradKernel, bool) {
-        (
-            self.grad,
-            self.grad == GradKernel::Rows && self.ctx.uses_subgroups(),
-        )
+        (self.grad, self.step_pipeline.is_some())
     }
 
     /// Number of training shards (resident) or 2 (the stream's chunk slots).
@@ -561,8 +629,10 @@ impl<'a> GpuEngine<'a> {
     }
 
     /// Records timestamps around each compute pass from now on (when the adapter can); read
-    /// them with [`GpuEngine::gpu_seconds`]. Returns whether timing is on.
-    pub fn enable_timer(&mut self) -> bool {
+    /// them with [`GpuEngine::gpu_seconds`]. With `per_dispatch`, every dispatch gets its own
+    /// pass (slower, but [`GpuEngine::gpu_seconds_by_kind`] can split the time). Returns whether
+    /// timing is on.
+    pub fn enable_timer(&mut self, per_dispatch: bool) -> bool {
         if !self.ctx.timestamps {
             return false;
         }
@@ -579,6 +649,8 @@ impl<'a> GpuEngine<'a> {
             read: buffers::buffer(device, "timestamps read", bytes, U::MAP_READ | U::COPY_DST),
             used: 0,
             overflow: false,
+            per_dispatch,
+            kinds: Vec::new(),
         });
         true
     }
@@ -586,12 +658,21 @@ impl<'a> GpuEngine<'a> {
     /// Device seconds spent in compute passes since the last call (None without timestamps, or
     /// when more passes ran than the query set holds).
     pub fn gpu_seconds(&mut self) -> Result<Option<f64>> {
+        Ok(self
+            .gpu_seconds_by_kind()?
+            .map(|kinds| kinds.iter().map(|(_, s)| s).sum()))
+    }
+
+    /// As [`GpuEngine::gpu_seconds`], split by kind of dispatch ("gradient", "update", "step",
+    /// "loss", "read", "apg"; "steps" for passes of many dispatches), in order of first use.
+    pub fn gpu_seconds_by_kind(&mut self) -> Result<Option<Vec<(&'static str, f64)>>> {
         self.flush();
         let Some(timer) = self.timer.as_mut() else {
             return Ok(None);
         };
         let used = timer.used;
         let overflow = timer.overflow;
+        let kinds = std::mem::take(&mut timer.kinds);
         timer.used = 0;
         timer.overflow = false;
         if used == 0 || overflow {
@@ -602,11 +683,50 @@ impl<'a> GpuEngine<'a> {
         encoder.copy_buffer_to_buffer(&timer.resolve, 0, &timer.read, 0, used as u64 * 8);
         let submission = self.ctx.queue.submit([encoder.finish()]);
         let ticks: Vec<u64> = map_and_read(self.ctx, &timer.read, used as u64 * 8, submission)?;
-        let total: u64 = ticks
-            .chunks_exact(2)
-            .map(|p| p[1].saturating_sub(p[0]))
-            .sum();
-        Ok(Some(total as f64 * self.ctx.timestamp_period as f64 * 1e-9))
+        let tick = self.ctx.timestamp_period as f64 * 1e-9;
+        let mut split: Vec<(&'static str, f64)> = Vec::new();
+        for (pair, kind) in ticks.chunks_exact(2).zip(kinds) {
+            let seconds = pair[1].saturating_sub(pair[0]) as f64 * tick;
+            match split.iter_mut().find(|(k, _)| *k == kind) {
+                Some(entry) => entry.1 += seconds,
+                None => split.push((kind, seconds)),
+            }
+        }
+        Ok(Some(split))
+    }
+
+    /// Records one epoch of reads only (read_rows.wgsl), the roofline of `bench`: each batch's
+    /// rows in the same shards, order and dispatch shape as its gradient, summed and discarded.
+    pub fn run_reads(&mut self, batches: &[Batch], features: usize) -> Result<()> {
+        let pipeline = self.ctx.shaped(Kernel::ReadRows, features, 1)?;
+        self.read_pipeline = Some(pipeline);
+        let mut pieces = std::mem::take(&mut self.step_pieces);
+        for batch in batches {
+            self.batch_pieces(batch);
+            std::mem::swap(&mut pieces, &mut self.step_pieces);
+            if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
+                self.flush();
+            }
+            let mut base = 0;
+            for piece in &pieces {
+                let workgroups = self.grad_workgroups(piece.rows);
+                let slot = self.push_params(StepParams {
+                    batch_start: piece.start as u32,
+                    batch_rows: piece.rows as u32,
+                    num_partials: workgroups,
+                    partial_base: base,
+                    ..Default::default()
+                });
+                base += workgroups;
+                self.cmds.push(Cmd::Read {
+                    shard: piece.shard,
+                    slot,
+                    workgroups,
+                });
+            }
+        }
+        self.step_pieces = pieces;
+        Ok(())
     }
 
     /// Records the pieces of this epoch's batches in the resident shards and writes each shard's
@@ -774,7 +894,12 @@ impl<'a> GpuEngine<'a> {
 
     /// Workgroups of the gradient dispatch over `rows` rows.
     fn grad_workgroups(&self, rows: usize) -> u32 {
-        layout::grad_workgroups(rows, self.rows_per_pass, self.workgroup_cap)
+        self.policy.grad_workgroups(
+            self.grad,
+            rows,
+            (self.features, self.outputs),
+            self.workgroup_cap,
+        )
     }
 
     /// Records the gradient dispatch of one piece, writing partial rows from `base` of a step
@@ -854,12 +979,18 @@ impl<'a> GpuEngine<'a> {
                 i += 1;
                 continue;
             }
+            let kind = if self.timer.as_ref().is_some_and(|t| t.per_dispatch) {
+                self.cmds[i].kind()
+            } else {
+                "steps"
+            };
             let timestamp_writes = self.timer.as_mut().and_then(|t| {
                 if t.used + 2 > MAX_TIMESTAMPS {
                     t.overflow = true;
                     return None;
                 }
                 t.used += 2;
+                t.kinds.push(kind);
                 Some(wgpu::ComputePassTimestampWrites {
                     query_set: &t.set,
                     beginning_of_pass_write_index: Some(t.used - 2),
@@ -870,9 +1001,21 @@ impl<'a> GpuEngine<'a> {
                 label: Some("steps"),
                 timestamp_writes,
             });
-            while i < self.cmds.len() {
+            let per_dispatch = self.timer.as_ref().is_some_and(|t| t.per_dispatch);
+            let first = i;
+            while i < self.cmds.len() && !(per_dispatch && i > first) {
                 let (group, offset, pipeline, workgroups) = match self.cmds[i] {
                     Cmd::Copy { .. } => break,
+                    Cmd::Read {
+                        shard,
+                        slot,
+                        workgroups,
+                    } => (
+                        &self.train[shard].bind_group,
+                        slot,
+                        self.read_pipeline.as_ref().unwrap_or(&self.grad_pipeline),
+                        workgroups,
+                    ),
                     cmd @ (Cmd::Grad {
                         shard,
                         slot,
@@ -884,11 +1027,20 @@ impl<'a> GpuEngine<'a> {
                         workgroups,
                     }) => {
                         let pipeline = match cmd {
-                            Cmd::Grad { .. } => self.grad_pipeline,
+                            Cmd::Grad { .. } => &self.grad_pipeline,
                             _ => &kernels.update,
                         };
                         (&self.train[shard].bind_group, slot, pipeline, workgroups)
                     }
+                    // Recorded only when the fit has the single-dispatch pipeline.
+                    Cmd::Step { shard, slot } => (
+                        &self.train[shard].bind_group,
+                        slot,
+                        self.step_pipeline
+                            .as_ref()
+                            .map_or(&self.grad_pipeline, |(p, _)| p),
+                        1,
+                    ),
                     Cmd::ApgUpdate { shard, slot } => {
                         (&self.train[shard].bind_group, slot, &kernels.apg_update, 1)
                     }
@@ -1119,6 +1271,31 @@ impl Engine for GpuEngine<'_> {
                     batch.start
                 )));
             };
+            if pieces.len() == 1
+                && self
+                    .step_pipeline
+                    .as_ref()
+                    .is_some_and(|(_, most)| last.rows <= *most)
+            {
+                if self.slots_used + 1 > MAX_STEP_SLOTS {
+                    self.flush();
+                }
+                let slot = self.push_params(StepParams {
+                    batch_start: last.start as u32,
+                    batch_rows: last.rows as u32,
+                    num_partials: 1,
+                    partial_base: 0,
+                    total_partials: 1,
+                    lr: lr as f32,
+                    inv_batch: 1.0 / batch.rows as f32,
+                    _pad0: 0,
+                });
+                self.cmds.push(Cmd::Step {
+                    shard: last.shard,
+                    slot,
+                });
+                continue;
+            }
             let (slot, _) = self.record_gradient(&pieces, lr, batch.rows);
             self.cmds.push(Cmd::Update {
                 shard: last.shard,

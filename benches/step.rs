@@ -73,13 +73,12 @@ fn time_reads(
     id: &str,
     gpu: &mut GpuEngine,
     plan: &BatchPlan,
-    features: usize,
 ) {
     let epoch = plan.epoch(1);
     c.bench_function(BenchmarkId::new("gpu_read_epoch", id), |b| {
         b.iter(|| {
             gpu.set_epoch(&epoch).expect("order");
-            gpu.run_reads(&epoch.batches, features).expect("reads");
+            gpu.run_reads(&epoch.batches).expect("reads");
             gpu.finish().expect("finish");
         })
     });
@@ -128,7 +127,7 @@ fn bench(c: &mut Criterion) {
             check_one_epoch(&mut gpu, &mut cpu, &plan, &id).expect("GPU and CPU agree");
             time_engine(&mut group, "gpu", &id, &mut gpu, &plan);
             let one_dispatch = gpu.grad_kernel().1;
-            time_reads(&mut group, &id, &mut gpu, &plan, features);
+            time_reads(&mut group, &id, &mut gpu, &plan);
             drop(gpu);
             // The same steps with the kernel or the dispatch count that the policy did not pick.
             let mut variants = vec![(

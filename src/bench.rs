@@ -260,16 +260,11 @@ fn time_epochs(
 
 /// Mean seconds of one epoch of the read-only kernel (after one untimed epoch), for at least
 /// `min_seconds` (at most 20 epochs).
-fn time_reads(
-    gpu: &mut GpuEngine,
-    plan: &BatchPlan,
-    features: usize,
-    min_seconds: f64,
-) -> Result<f64> {
+fn time_reads(gpu: &mut GpuEngine, plan: &BatchPlan, min_seconds: f64) -> Result<f64> {
     let mut run = |e: usize| -> Result<()> {
         let epoch = plan.epoch(e);
         gpu.set_epoch(&epoch)?;
-        gpu.run_reads(&epoch.batches, features)?;
+        gpu.run_reads(&epoch.batches)?;
         gpu.finish()
     };
     run(0)?;
@@ -395,7 +390,7 @@ pub fn run_one(
     } else {
         None
     };
-    let read_s = time_reads(&mut gpu, &plan, data.n_features(), min_seconds)?;
+    let read_s = time_reads(&mut gpu, &plan, min_seconds)?;
     let step_breakdown = profile_steps(&mut gpu, &plan)?;
     let (kernel, one_dispatch) = gpu.grad_kernel();
     let shards = gpu.train_shards();

@@ -697,32 +697,32 @@ impl<'a> GpuEngine<'a> {
 
     /// Records one epoch of reads only (read_rows.wgsl), the roofline of `bench`: each batch's
     /// rows in the same shards, order and dispatch shape as its gradient, summed and discarded.
-    pub fn run_reads(&mut self, batches: &[Batch], features: usize) -> Result<()> {
-        let pipeline = self.ctx.shaped(Kernel::ReadRows, features, 1)?;
+    pub fn run_reads(&mut self, batches: &[Batch]) -> Result<()> {
+        let pipeline = self.ctx.shaped(Kernel::ReadRows, self.features, 1)?;
         self.read_pipeline = Some(pipeline);
         let mut pieces = std::mem::take(&mut self.step_pieces);
         for batch in batches {
             self.batch_pieces(batch);
             std::mem::swap(&mut pieces, &mut self.step_pieces);
+            // Recorded as the batch's gradient (same parameters), then turned into reads.
             if self.slots_used + pieces.len() > MAX_STEP_SLOTS {
                 self.flush();
             }
-            let mut base = 0;
-            for piece in &pieces {
-                let workgroups = self.grad_workgroups(piece.rows);
-                let slot = self.push_params(StepParams {
-                    batch_start: piece.start as u32,
-                    batch_rows: piece.rows as u32,
-                    num_partials: workgroups,
-                    partial_base: base,
-                    ..Default::default()
-                });
-                base += workgroups;
-                self.cmds.push(Cmd::Read {
-                    shard: piece.shard,
+            let first = self.cmds.len();
+            self.record_gradient(&pieces, 0.0, batch.rows);
+            for cmd in &mut self.cmds[first..] {
+                if let Cmd::Grad {
+                    shard,
                     slot,
                     workgroups,
-                });
+                } = *cmd
+                {
+                    *cmd = Cmd::Read {
+                        shard,
+                        slot,
+                        workgroups,
+                    };
+                }
             }
         }
         self.step_pieces = pieces;

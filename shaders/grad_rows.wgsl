@@ -6,7 +6,8 @@
 // workgroup memory, into its own row of `scratch`. No float atomics, XᵀX never formed.
 // CPU twin: src/cpu/kernels.rs::grad_partials (objective::residuals), as for grad_partials.wgsl.
 //
-// row_sums and reduce_sums are shared with step_rows.wgsl (the single-dispatch step).
+// row_sums and reduce_sums are shared with step_rows.wgsl (the single-dispatch step); one row's
+// work, add_row, is in row_loops.wgsl or, unrolled for narrow shapes, from src/gpu/unroll.rs.
 
 const STRIDE: u32 = D + 1u;
 const WIDTH: u32 = K * STRIDE;
@@ -63,27 +64,7 @@ fn row_sums(first: u32, threads: u32) {
         w_reg[k] = weights[k];
     }
     for (var i = first; i < step.batch_rows; i += threads) {
-        let r = order[step.batch_start + i];
-        // The only read of X, each feature going into the K logits as it arrives.
-        var row: array<f32, D>;
-        var z: array<f32, K>;
-        for (var o = 0u; o < K; o++) {
-            z[o] = w_reg[o * STRIDE + D];
-        }
-        for (var j = 0u; j < D; j++) {
-            let v = x[r * D + j];
-            row[j] = v;
-            for (var o = 0u; o < K; o++) {
-                z[o] += w_reg[o * STRIDE + j] * v;
-            }
-        }
-        to_residuals(&z, y[r], r);
-        for (var o = 0u; o < K; o++) {
-            for (var j = 0u; j < D; j++) {
-                sums[o * STRIDE + j] += z[o] * row[j];
-            }
-            sums[o * STRIDE + D] += z[o];
-        }
+        add_row(order[step.batch_start + i]);
     }
 }
 

@@ -1,8 +1,8 @@
 // The roofline of `bench`: reads the same bytes of X as the gradient kernels, the batch's rows in
 // the epoch's order (the same gather), one thread per row as grad_rows.wgsl, and only sums them,
 // one float per workgroup into scratch. Its speed is the fastest the fused step could go.
-// Built for one shape like grad_rows.wgsl (D is a constant). No CPU twin: nothing it computes
-// is used.
+// Built for one shape like grad_rows.wgsl (D is a constant), after grad_rows.wgsl and the same
+// read_row (row_loops.wgsl, or unrolled) as its add_row. No CPU twin: nothing it computes is used.
 
 var<workgroup> wg_read: array<f32, WORKGROUP_SIZE>;
 
@@ -14,10 +14,7 @@ fn read_rows(
     var acc = 0.0;
     let threads = step.num_partials * WORKGROUP_SIZE;
     for (var i = wid.x * WORKGROUP_SIZE + lid; i < step.batch_rows; i += threads) {
-        let r = order[step.batch_start + i];
-        for (var j = 0u; j < D; j++) {
-            acc += x[r * D + j];
-        }
+        acc += read_row(order[step.batch_start + i]);
     }
     wg_read[lid] = acc;
     workgroupBarrier();

@@ -12,7 +12,7 @@ use gpu_regfit::cpu::CpuSolver;
 use gpu_regfit::data::Dataset;
 use gpu_regfit::error::Error;
 use gpu_regfit::fit::{fit, Engine, Solver};
-use gpu_regfit::gpu::layout::GradKernel;
+use gpu_regfit::gpu::layout::{self, GradKernel};
 use gpu_regfit::gpu::{GpuContext, GpuEngine, GpuOptions, GpuSolver, Residency};
 use std::sync::Arc;
 
@@ -262,24 +262,38 @@ fn every_gradient_path_matches_the_cpu() {
 /// llvmpipe stops every loop of an invocation after 65 535 iterations in all; the software policy
 /// spreads rows over enough workgroups to stay below it. A full batch whose rows would give one
 /// workgroup per host thread far more than that (20 000 rows × ~400 iterations / 128 threads)
-/// must still match the CPU, with each kernel. On a hardware GPU this is one more size check.
+/// must still match the CPU, with each kernel, at a width whose row work is unrolled (d = 128)
+/// and one where it loops (d = 400). On a hardware GPU this is one more size check.
 #[test]
 fn long_running_threads_stay_within_the_loop_budget() {
     let Some(ctx) = gpu() else { return };
-    let data = problem_for(Model::Linear, 20_000, 128, 4);
-    let cfg = FitConfig {
-        epochs: 1,
-        log_every: None,
-        ..config(Model::Linear, BatchSize::Full)
-    };
-    let cpu = weights_of(&mut CpuSolver::new(), &data, None, &cfg);
-    for kernel in [GradKernel::Rows, GradKernel::Tiles] {
-        let options = GpuOptions {
-            grad_kernel: Some(kernel),
-            ..GpuOptions::default()
+    for (d, unrolled) in [(128, true), (400, false)] {
+        assert_eq!(
+            layout::unrolls_rows(d, 1),
+            unrolled,
+            "d = {d}: pick another width"
+        );
+        let data = problem_for(Model::Linear, 20_000, d, 4);
+        let cfg = FitConfig {
+            epochs: 1,
+            log_every: None,
+            ..config(Model::Linear, BatchSize::Full)
         };
-        let got = weights_of(&mut solver(&ctx, options), &data, None, &cfg);
-        assert_close(&format!("{kernel:?} vs cpu"), &got, &cpu, RTOL, ATOL);
+        let cpu = weights_of(&mut CpuSolver::new(), &data, None, &cfg);
+        for kernel in [GradKernel::Rows, GradKernel::Tiles] {
+            let options = GpuOptions {
+                grad_kernel: Some(kernel),
+                ..GpuOptions::default()
+            };
+            let got = weights_of(&mut solver(&ctx, options), &data, None, &cfg);
+            assert_close(
+                &format!("d = {d}, {kernel:?} vs cpu"),
+                &got,
+                &cpu,
+                RTOL,
+                ATOL,
+            );
+        }
     }
 }
 

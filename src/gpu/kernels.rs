@@ -2,6 +2,7 @@
 //! from them once per context over one shared bind-group layout.
 
 use super::layout::{self, binding, StepParams};
+use super::unroll;
 use crate::error::{Error, Result};
 
 /// The kernels, each in `shaders/<name>.wgsl` with entry point `<name>`.
@@ -48,18 +49,32 @@ impl Kernel {
         matches!(self, Kernel::GradRows | Kernel::StepRows | Kernel::ReadRows)
     }
 
-    fn body(self) -> String {
+    fn body(self, (d, k): (usize, usize)) -> String {
         let grad_rows = include_str!("../../shaders/grad_rows.wgsl");
         let update = include_str!("../../shaders/update.wgsl");
+        // One row's work for the shaped kernels: unrolled for narrow shapes, else the loops.
+        let rows = || {
+            if layout::unrolls_rows(d, k) {
+                unroll::unrolled_rows(d, k)
+            } else {
+                include_str!("../../shaders/row_loops.wgsl").into()
+            }
+        };
         match self {
             Kernel::GradPartials => include_str!("../../shaders/grad_partials.wgsl").into(),
-            Kernel::GradRows => grad_rows.into(),
+            Kernel::GradRows => format!("{grad_rows}\n{}", rows()),
             // The single-dispatch step reuses grad_rows' sums and update's apply_update.
             Kernel::StepRows => format!(
-                "{grad_rows}\n{update}\n{}",
+                "{grad_rows}\n{}\n{update}\n{}",
+                rows(),
                 include_str!("../../shaders/step_rows.wgsl")
             ),
-            Kernel::ReadRows => include_str!("../../shaders/read_rows.wgsl").into(),
+            // The roofline reads rows with the read_row that goes with grad_rows' add_row.
+            Kernel::ReadRows => format!(
+                "{grad_rows}\n{}\n{}",
+                rows(),
+                include_str!("../../shaders/read_rows.wgsl")
+            ),
             Kernel::Update => update.into(),
             Kernel::DataLoss => include_str!("../../shaders/data_loss.wgsl").into(),
             Kernel::ApgUpdate => include_str!("../../shaders/apg_update.wgsl").into(),
@@ -79,7 +94,7 @@ impl Kernel {
             "{}{shaped}\n{}\n{}",
             layout::wgsl_constants(),
             include_str!("../../shaders/common.wgsl"),
-            self.body()
+            self.body(shape)
         )
     }
 

@@ -161,13 +161,16 @@ impl KernelPolicy {
 /// Loop iterations (every loop, summed) of the busiest thread when one workgroup takes all
 /// `rows` rows, an upper bound that shrinks in proportion to the workgroups.
 /// - grad_rows.wgsl: per row of a thread, the read with the K dot products (d·(K + 1)), the K
-///   sums (K·(d + 1)), the residual's loops over K (at most 6·K), and a few more.
+///   sums (K·(d + 1)), the residual's loops over K (at most 6·K), and a few more; unrolled
+///   (d, K) only the residual's loops and the row loop.
 /// - grad_partials.wgsl: per tile, the index and load loops, the logits (d per row-output a
 ///   thread holds), the residuals, and the sums (one pass over the tile's rows per weight a
 ///   thread holds).
 pub fn loop_iterations(kernel: GradKernel, rows: usize, d: usize, k: usize) -> usize {
     let threads = WORKGROUP_SIZE as usize;
     match kernel {
+        // Unrolled rows (src/gpu/unroll.rs) loop only over rows and the residual's K.
+        GradKernel::Rows if unrolls_rows(d, k) => rows.div_ceil(threads).saturating_mul(8 * k + 8),
         GradKernel::Rows => rows
             .div_ceil(threads)
             .saturating_mul((2 * k + 1) * d + 8 * k + 8),
@@ -183,6 +186,15 @@ pub fn loop_iterations(kernel: GradKernel, rows: usize, d: usize, k: usize) -> u
             rows.div_ceil(tr).saturating_mul(per_tile)
         }
     }
+}
+
+/// Widest K·(d + 1) whose row work the shaped kernels get fully unrolled (src/gpu/unroll.rs)
+/// rather than as loops (shaders/row_loops.wgsl); wider shapes would make long shaders.
+pub const UNROLL_WIDTH: usize = 320;
+
+/// Whether the shaped kernels for `d` features and `k` outputs unroll their row work.
+pub fn unrolls_rows(d: usize, k: usize) -> bool {
+    k.max(1) * (d.max(1) + 1) <= UNROLL_WIDTH
 }
 
 /// rows × K·(d + 1) of the largest single-dispatch step. Measured on lavapipe: at d = 16 one

@@ -6,6 +6,7 @@ pub mod context;
 pub mod kernels;
 pub mod layout;
 mod solver;
+pub mod unroll;
 
 pub use buffers::{GpuOptions, Residency};
 pub use context::{list_adapters, AdapterDesc, GpuContext};

@@ -160,7 +160,18 @@ pub fn run(
     let mut step = 1.0 / lip;
     let tol = cfg.gap_tol();
     let outputs = cfg.model.outputs(data.n_classes());
-    device_engine.start(&Weights::zeros(outputs, d))?;
+    let start_weights = match control.warm_start {
+        Some(w) if w.outputs != outputs || w.features != d => {
+            return Err(Error::invalid(
+                "warm-start",
+                format!("{} x {}", w.outputs, w.features + 1),
+                format!("the model has {outputs} x {} weights", d + 1),
+            ))
+        }
+        Some(w) => w.clone(),
+        None => Weights::zeros(outputs, d),
+    };
+    device_engine.start(&start_weights)?;
     // Set when an f32 device stalls above tol: the same iteration goes on in f64 on the host.
     let mut host: Option<CpuApg> = None;
     let mut host_iterations = 0usize;

@@ -79,6 +79,9 @@ pub struct RunControl<'a> {
     pub checkpoint: Option<CheckpointPlan>,
     pub resume: Option<&'a Checkpoint>,
     pub observer: Option<&'a mut dyn FnMut(&ProgressUpdate)>,
+    /// apg: start from these weights instead of 0 (a path's neighbouring λ). Must have the
+    /// fit's shape, on the scale of the data as fitted.
+    pub warm_start: Option<&'a Weights>,
 }
 
 impl RunControl<'_> {

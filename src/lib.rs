@@ -32,6 +32,7 @@ pub mod fit;
 pub mod gap;
 pub mod gpu;
 pub mod objective;
+pub mod path;
 pub mod predict;
 pub mod report;
 pub mod schedule;

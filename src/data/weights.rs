@@ -42,11 +42,24 @@ pub fn take_weight_column(data: &mut Dataset, name: &str) -> Result<()> {
 
 /// Reads one weight per row from `path`: a 1-D f32/f64 .npy, or text with one number a line.
 pub fn read_weight_file(path: &Path) -> Result<Vec<f32>> {
+    Ok(read_numbers(path, "a sample weight")?
+        .into_iter()
+        .map(|v| v as f32)
+        .collect())
+}
+
+/// Numbers from `path`: a 1-D .npy (read as f32), or text with one number a line (f64; blank
+/// lines and `#` comments skipped). A bad line is an error naming the line and `what` it should
+/// hold; an empty file is an error.
+pub fn read_numbers(path: &Path, what: &str) -> Result<Vec<f64>> {
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
-        return super::npy::read_vector(path);
+        return Ok(super::npy::read_vector(path)?
+            .into_iter()
+            .map(f64::from)
+            .collect());
     }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();
@@ -58,9 +71,9 @@ pub fn read_weight_file(path: &Path) -> Result<Vec<f32>> {
         let v: f64 = t.parse().map_err(|_| Error::Parse {
             path: path.into(),
             line: i as u64 + 1,
-            message: format!("cannot parse `{t}` as a sample weight"),
+            message: format!("cannot parse `{t}` as {what}"),
         })?;
-        out.push(v as f32);
+        out.push(v);
     }
     if out.is_empty() {
         return Err(Error::EmptyFile { path: path.into() });

@@ -19,7 +19,7 @@ const LOG_SCALE_SPAN: f64 = 100.0;
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
@@ -45,6 +45,19 @@ pub fn title(model: crate::config::Model, source: &str, suffix: &str) -> String 
         source.to_string()
     };
     format!("{} regression on {short}{suffix}", model.name())
+}
+
+/// An RGB bitmap of `w` × `h` as PNG bytes.
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let encode = |e: png::EncodingError| Error::invalid("plot", "png", e.to_string());
+    let mut writer = encoder.write_header().map_err(encode)?;
+    writer.write_image_data(rgb).map_err(encode)?;
+    writer.finish().map_err(encode)?;
+    Ok(out)
 }
 
 /// One curve: (x, loss) points.
@@ -148,15 +161,7 @@ impl LossPlot {
             };
             drawn.map_err(|message| Error::invalid("plot", "drawing", message))?;
         }
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let encode = |e: png::EncodingError| Error::invalid("plot", "png", e.to_string());
-        let mut writer = encoder.write_header().map_err(encode)?;
-        writer.write_image_data(&rgb).map_err(encode)?;
-        writer.finish().map_err(encode)?;
-        Ok(out)
+        encode_png(&rgb, w, h)
     }
 
     fn draw<Y>(

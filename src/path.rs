@@ -5,7 +5,7 @@
 //! l1 = λ·R and l2 = λ·(1 − R)/2 (README, "The objective"). The intercepts keep the config's
 //! own penalties (none by default).
 
-use crate::config::{FitConfig, Model, Penalty, SolverKind};
+use crate::config::{BatchSize, FitConfig, Model, Penalty, SolverKind};
 use crate::data::{Dataset, Standardizer};
 use crate::error::{Error, Result};
 use crate::fit::{check_inputs, RunControl, Solver};
@@ -145,13 +145,20 @@ pub fn null_weights(model: Model, data: &Dataset, fit_intercept: bool) -> Weight
 /// The smallest λ at which every coefficient is 0: ‖∇ℓ(null)‖∞ / max(R, 1e-3), the data
 /// gradient taken at the null model (for linear, Σ ŵᵢ(yᵢ − ȳ)xᵢⱼ / m), over every class.
 pub fn lambda_max(model: Model, data: &Dataset, l1_ratio: f64, fit_intercept: bool) -> f64 {
-    let null = null_weights(model, data, fit_intercept);
-    let grad = objective::data_gradient(model, data, &null);
-    let d = data.n_features();
+    lambda_max_at(
+        model,
+        data,
+        &null_weights(model, data, fit_intercept),
+        l1_ratio,
+    )
+}
+
+/// [`lambda_max`] with the null model already computed.
+fn lambda_max_at(model: Model, data: &Dataset, null: &Weights, l1_ratio: f64) -> f64 {
+    let grad = objective::data_gradient(model, data, null);
     let top = (0..grad.outputs)
-        .flat_map(|k| grad.coef(k).to_vec())
+        .flat_map(|k| grad.coef(k).iter().copied())
         .fold(0.0f64, |a, g| a.max(g.abs()));
-    debug_assert_eq!(grad.features, d);
     top / l1_ratio.max(MIN_L1_RATIO)
 }
 
@@ -208,9 +215,10 @@ pub struct PathProgress<'a> {
     pub point: &'a PathPoint,
 }
 
-/// Solves the path with `solver` (apg, whatever `cfg.solver` says; `cfg.penalty` gives only the
-/// intercepts' penalties). Standardizes once when `cfg.standardize`, so that every λ and its
-/// warm start share one scale; the points are mapped back to the original scale.
+/// Solves the path with `solver`: full-batch apg, whatever `cfg.solver` and `cfg.batch_size` say;
+/// `cfg.penalty` gives only the intercepts' penalties. Standardizes once when `cfg.standardize`,
+/// so that every λ and its warm start share one scale; the points are mapped back to the
+/// original scale.
 pub fn run(
     solver: &mut dyn Solver,
     data: &Dataset,
@@ -222,6 +230,7 @@ pub fn run(
     spec.validate()?;
     let mut cfg = cfg.clone();
     cfg.solver = SolverKind::Apg;
+    cfg.batch_size = BatchSize::Full;
     check_inputs(data, None, &cfg)?;
     let start = std::time::Instant::now();
     let scaled;
@@ -233,7 +242,8 @@ pub fn run(
     } else {
         (data, None)
     };
-    let top = lambda_max(cfg.model, fitted, spec.l1_ratio, cfg.fit_intercept);
+    let null = null_weights(cfg.model, fitted, cfg.fit_intercept);
+    let top = lambda_max_at(cfg.model, fitted, &null, spec.l1_ratio);
     let mut grid = match &spec.grid {
         LambdaGrid::Auto { n, min_ratio } => {
             let q = min_ratio.unwrap_or(if data.n_rows() > data.n_features() {
@@ -246,7 +256,6 @@ pub fn run(
         LambdaGrid::Given(values) => values.clone(),
     };
     grid.sort_by(|a, b| b.total_cmp(a));
-    let null = null_weights(cfg.model, fitted, cfg.fit_intercept);
     let null_loss = objective::data_loss(cfg.model, fitted, &null);
     let mut warm = null.clone();
     let mut points: Vec<PathPoint> = Vec::with_capacity(grid.len());

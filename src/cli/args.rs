@@ -383,3 +383,22 @@ impl GpuArgs {
         }
     }
 }
+
+/// Where a fit runs: `--device`, `--adapter` and the GPU memory settings (fit, path).
+#[derive(Args)]
+pub(crate) struct DeviceArgs {
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) device: DeviceArg,
+    /// Pick the adapter whose name contains this text.
+    #[arg(long)]
+    pub(crate) adapter: Option<String>,
+    #[command(flatten)]
+    pub(crate) gpu: GpuArgs,
+}
+
+impl DeviceArgs {
+    /// The solver these flags ask for (see [`super::make_solver`]).
+    pub(crate) fn solver(&self) -> Result<Box<dyn gpu_regfit::fit::Solver>, Error> {
+        super::make_solver(self.device, self.adapter.as_deref(), self.gpu.options())
+    }
+}

@@ -1,8 +1,8 @@
 //! `fit`: fit one model and write it (model JSON, history CSV, plot, checkpoints).
 
-use super::args::{default_batch_fits, DataArgs, DeviceArg, GpuArgs, ModelArgs, ViewArgs};
+use super::args::{default_batch_fits, DataArgs, DeviceArgs, ModelArgs, ViewArgs};
 use super::{
-    check_png, load_data, make_solver, note_interrupted, note_streaming, warn_constant_columns,
+    check_png, load_data, note_interrupted, note_streaming, warn_constant_columns,
     warn_not_converged, STOP,
 };
 use crate::Outcome;
@@ -22,13 +22,8 @@ pub(crate) struct FitCmd {
     data: DataArgs,
     #[command(flatten)]
     model: ModelArgs,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceArg,
-    /// Pick the adapter whose name contains this text.
-    #[arg(long)]
-    adapter: Option<String>,
     #[command(flatten)]
-    gpu: GpuArgs,
+    device: DeviceArgs,
     /// Model JSON output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -78,7 +73,7 @@ pub(crate) fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
     let (data, validation) = load_data(&cmd.data, &cfg)?;
     default_batch_fits(&mut cfg, &cmd.model, data.n_rows());
     cfg.validate(data.n_rows())?;
-    let mut solver = make_solver(cmd.device, cmd.adapter.as_deref(), cmd.gpu.options())?;
+    let mut solver = cmd.device.solver()?;
     let bar = Bar::new("fit", 0, progress::visible(cmd.view.quiet));
     let mut observe = |u: &ProgressUpdate| bar.fit_update(u);
     let mut control = RunControl {

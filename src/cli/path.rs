@@ -1,12 +1,12 @@
 //! `gpu-regfit path`: the regularization path, one model per λ from λ_max down, each solved by
 //! apg and warm-started from the last (src/path.rs), written as path.json, a CSV and a plot.
 
-use super::args::{DataArgs, DeviceArg, GpuArgs, ModelArg};
-use super::{check_png, load_data, make_solver, STOP};
+use super::args::{DataArgs, DeviceArgs, ModelArg};
+use super::{check_png, load_data, STOP};
 use crate::Outcome;
 use anyhow::Context;
 use clap::Args;
-use gpu_regfit::config::{FitConfig, Penalty, SolverKind};
+use gpu_regfit::config::{FitConfig, Penalty};
 use gpu_regfit::data::weights::read_numbers;
 use gpu_regfit::error::Error;
 use gpu_regfit::path::{self, LambdaGrid, PathProgress, PathSpec, DEFAULT_N_LAMBDAS};
@@ -64,13 +64,8 @@ pub(crate) struct PathCmd {
     /// z-score the features; coefficients are reported on the original scale.
     #[arg(long)]
     standardize: bool,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceArg,
-    /// Pick the adapter whose name contains this text.
-    #[arg(long)]
-    adapter: Option<String>,
     #[command(flatten)]
-    gpu: GpuArgs,
+    device: DeviceArgs,
     /// path.json: one list per quantity (lambda, coef, intercept, nnz, objective, duality_gap,
     /// deviance_explained, ...), one entry per λ.
     #[arg(long)]
@@ -119,8 +114,6 @@ impl PathCmd {
             max_iter: self.max_iter.unwrap_or(defaults.max_iter),
             fit_intercept: !self.no_intercept,
             standardize: self.standardize,
-            solver: SolverKind::Apg,
-            batch_size: gpu_regfit::config::BatchSize::Full,
             ..defaults
         }
     }
@@ -144,8 +137,7 @@ pub(crate) fn run_path(cmd: PathCmd) -> anyhow::Result<Outcome> {
         .into());
     }
     let (data, _) = load_data(&cmd.data, &cfg)?;
-    cfg.validate(data.n_rows())?;
-    let mut solver = make_solver(cmd.device, cmd.adapter.as_deref(), cmd.gpu.options())?;
+    let mut solver = cmd.device.solver()?;
     let total = match &spec.grid {
         LambdaGrid::Auto { n, .. } => *n,
         LambdaGrid::Given(v) => v.len(),

@@ -83,9 +83,20 @@ fn curvature(model: Model) -> f64 {
 
 /// L from power iterations on A (seeded start, so runs repeat).
 pub fn lipschitz(engine: &mut dyn ApgEngine, cfg: &FitConfig, d: usize) -> Result<f64> {
+    let top = gram_top(&mut |v| engine.gram_times(v), cfg.fit_intercept, d)?;
+    Ok(lipschitz_from(top, cfg))
+}
+
+/// λmax(A) by power iterations on `gram_times` (v ↦ A·v, d + 1 entries; the intercept's entry is
+/// kept at 0 without one), from a seeded start so that runs repeat.
+pub fn gram_top(
+    gram_times: &mut dyn FnMut(&[f64]) -> Result<Vec<f64>>,
+    fit_intercept: bool,
+    d: usize,
+) -> Result<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x05ee_d1a9);
     let mut v: Vec<f64> = (0..=d).map(|_| rng.random::<f64>() + 0.5).collect();
-    if !cfg.fit_intercept {
+    if !fit_intercept {
         v[d] = 0.0;
     }
     let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
@@ -93,8 +104,8 @@ pub fn lipschitz(engine: &mut dyn ApgEngine, cfg: &FitConfig, d: usize) -> Resul
     v.iter_mut().for_each(|a| *a /= n0);
     let mut lambda = 0.0;
     for _ in 0..POWER_ITERATIONS {
-        let mut u = engine.gram_times(&v)?;
-        if !cfg.fit_intercept {
+        let mut u = gram_times(&v)?;
+        if !fit_intercept {
             u[d] = 0.0;
         }
         let next = norm(&u);
@@ -113,17 +124,82 @@ pub fn lipschitz(engine: &mut dyn ApgEngine, cfg: &FitConfig, d: usize) -> Resul
             break;
         }
     }
+    Ok(lambda)
+}
+
+/// L = curvature · λmax(A) (with a margin, as the power iteration approaches it from below) + 2·l2.
+pub fn lipschitz_from(top: f64, cfg: &FitConfig) -> f64 {
     let l2 = cfg.penalty.l2.max(if cfg.fit_intercept {
         cfg.penalty.bias_l2
     } else {
         0.0
     });
-    let l = curvature(cfg.model) * lambda * LIPSCHITZ_MARGIN + 2.0 * l2;
-    Ok(l.max(1e-12))
+    let l = curvature(cfg.model) * top * LIPSCHITZ_MARGIN + 2.0 * l2;
+    l.max(1e-12)
+}
+
+/// The bookkeeping of apg's gap checks, shared by [`run`] and the block solver (src/block.rs):
+/// whether an f32 device's gap has stopped shrinking, and backtracking on J.
+#[derive(Clone, Debug)]
+pub(crate) struct Checks {
+    previous: f64,
+    increases: usize,
+    best_gap: f64,
+    stalled: usize,
+    recent: Vec<f64>,
+}
+
+impl Checks {
+    pub(crate) fn new() -> Self {
+        Checks {
+            previous: f64::INFINITY,
+            increases: 0,
+            best_gap: f64::INFINITY,
+            stalled: 0,
+            recent: Vec::new(),
+        }
+    }
+
+    /// Records a check with objective `primal` and relative gap `relative`; true when the gap
+    /// has stopped shrinking (f32's floor): for [`STALL_CHECKS`] checks, or for
+    /// [`FLOOR_CHECKS`] while J has also stopped moving by more than f32 resolves.
+    pub(crate) fn at_floor(&mut self, primal: f64, relative: Option<f64>) -> bool {
+        if let Some(g) = relative {
+            if g < self.best_gap * STALL_FACTOR {
+                self.best_gap = g;
+                self.stalled = 0;
+            } else {
+                self.stalled += 1;
+            }
+        }
+        self.recent.push(primal);
+        let n = self.recent.len();
+        let j_still = n > FLOOR_CHECKS
+            && self.recent[n - 1 - FLOOR_CHECKS] - primal <= F32_RESOLUTION * primal.abs();
+        self.stalled >= STALL_CHECKS || (self.stalled >= FLOOR_CHECKS && j_still)
+    }
+
+    /// Backtracking on J between checks: (restart the momentum, also halve the step). J above
+    /// the previous check restarts; twice in a row also halves the step.
+    pub(crate) fn backtrack(&mut self, primal: f64) -> (bool, bool) {
+        let up = primal > self.previous + 1e-13 * self.previous.abs();
+        self.previous = primal;
+        if up {
+            self.increases += 1;
+            let halve = self.increases >= 2;
+            if halve {
+                self.increases = 0;
+            }
+            (true, halve)
+        } else {
+            self.increases = 0;
+            (false, false)
+        }
+    }
 }
 
 /// ‖∇J‖∞ at x for problems without a certificate (no penalty on W): the smooth gradient.
-fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64 {
+pub(crate) fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64 {
     let d = w.features;
     grad.values
         .iter()
@@ -177,11 +253,7 @@ pub fn run(
     let mut host_iterations = 0usize;
     let mut history = Vec::new();
     let mut iterations = 0usize;
-    let mut previous = f64::INFINITY;
-    let mut increases = 0usize;
-    let mut best_gap = f64::INFINITY;
-    let mut stalled = 0usize;
-    let mut recent: Vec<f64> = Vec::new();
+    let mut checks = Checks::new();
     let (weights, certificate, converged, interrupted) = loop {
         let engine: &mut dyn ApgEngine = match host.as_mut() {
             Some(h) => h,
@@ -247,19 +319,7 @@ pub fn run(
             .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
         // A device computing in f32 bounds the gap it can show (its gradient carries rounding
         // of ~1e-7); when the gap stops shrinking, the f64 certificate of the host copy decides.
-        if let Some(c) = &certificate {
-            if c.relative < best_gap * STALL_FACTOR {
-                best_gap = c.relative;
-                stalled = 0;
-            } else {
-                stalled += 1;
-            }
-        }
-        recent.push(primal);
-        // At the f32 floor J stops moving by more than f32 can resolve: a few checks settle it.
-        let j_still = recent.len() > FLOOR_CHECKS
-            && recent[recent.len() - 1 - FLOOR_CHECKS] - primal <= F32_RESOLUTION * primal.abs();
-        let at_floor = stalled >= STALL_CHECKS || (stalled >= FLOOR_CHECKS && j_still);
+        let at_floor = checks.at_floor(primal, certificate.map(|c| c.relative));
         let give_up = interrupted || iterations >= cfg.max_iter || (engine.is_f32() && at_floor);
         if converged || give_up {
             // An f32 device's own gap is only as good as its rounding: its answer is certified
@@ -300,17 +360,13 @@ pub fn run(
             }
         }
         // Backtracking on J between checks: restart the momentum; twice in a row, halve the step.
-        if primal > previous + 1e-13 * previous.abs() {
+        let (restart, halve) = checks.backtrack(primal);
+        if restart {
             engine.restart()?;
-            increases += 1;
-            if increases >= 2 {
-                step /= 2.0;
-                increases = 0;
-            }
-        } else {
-            increases = 0;
         }
-        previous = primal;
+        if halve {
+            step /= 2.0;
+        }
         let n = CHECK_EVERY.min(cfg.max_iter - iterations);
         engine.iterate(n, step)?;
         iterations += n;

@@ -105,6 +105,12 @@ pub trait Solver {
         cfg: &FitConfig,
         control: &mut RunControl,
     ) -> Result<FitResult>;
+    /// An engine that solves many models per pass over the rows of `parts` (src/block.rs).
+    fn block_engine<'a>(
+        &'a mut self,
+        model: crate::config::Model,
+        parts: &'a crate::block::Parts,
+    ) -> Result<Box<dyn crate::block::BlockEngine + 'a>>;
     /// [`Solver::fit_run`] without checkpoints, resume, stop flag or observer.
     fn fit_raw(
         &mut self,

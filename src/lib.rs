@@ -23,9 +23,11 @@
 
 pub mod apg;
 pub mod bench;
+pub mod block;
 pub mod checkpoint;
 pub mod config;
 pub mod cpu;
+pub mod cv;
 pub mod data;
 pub mod error;
 pub mod fit;

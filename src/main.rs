@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use cli::bench::{run_bench, BenchCmd};
 use cli::compare::{run_compare, CompareCmd};
 use cli::convert::{run_convert, ConvertCmd};
+use cli::cv::{run_cv, CvCmd};
 use cli::devices::{run_devices, DevicesCmd};
 use cli::fit::{run_fit, FitCmd};
 use cli::gen::{run_gen_classification, run_gen_linear, run_gen_spiral, GenCmd};
@@ -48,6 +49,9 @@ enum Command {
     /// Solve the regularization path: one model per λ from λ_max down, each warm-started from
     /// the last (path.json, CSV, coefficient plot).
     Path(PathCmd),
+    /// k-fold cross-validation along the path: cv.glmnet's mean ± se per λ, lambda_min and
+    /// lambda_1se, then a model refitted on every row (cv.json, model file, plot).
+    Cv(CvCmd),
     /// Apply a saved model to data: values, class labels, and with --proba class probabilities.
     Predict(PredictCmd),
     /// Generate synthetic data.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Fit(cmd) => run_fit(cmd),
         Command::Compare(cmd) => run_compare(cmd),
         Command::Path(cmd) => run_path(cmd),
+        Command::Cv(cmd) => run_cv(cmd),
         Command::Predict(cmd) => done(run_predict(cmd)),
         Command::Gen(GenCmd::Linear(cmd)) => done(run_gen_linear(cmd)),
         Command::Gen(GenCmd::Spiral(cmd)) => done(run_gen_spiral(cmd)),

@@ -86,6 +86,38 @@ fn host_and_wgsl_struct_sizes_agree() {
 }
 
 #[test]
+fn block_kernel_validates_and_its_params_agree() {
+    use gpu_regfit::gpu::block::{block_source, BlockParams};
+    let source = block_source();
+    let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+        panic!(
+            "block_rows.wgsl does not parse:\n{}",
+            e.emit_to_string(&source)
+        )
+    });
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    );
+    if let Err(e) = validator.validate(&module) {
+        panic!(
+            "block_rows.wgsl fails validation:\n{}",
+            e.emit_to_string(&source)
+        );
+    }
+    for entry in ["block_rows", "block_reduce"] {
+        assert!(
+            module.entry_points.iter().any(|ep| ep.name == entry),
+            "{entry}"
+        );
+    }
+    assert_eq!(
+        wgsl_struct_size(&module, "BlockParams") as usize,
+        std::mem::size_of::<BlockParams>()
+    );
+}
+
+#[test]
 fn shader_table_names_match_files() {
     for kernel in Kernel::ALL {
         let path = format!(

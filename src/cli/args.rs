@@ -402,3 +402,85 @@ impl DeviceArgs {
         super::make_solver(self.device, self.adapter.as_deref(), self.gpu.options())
     }
 }
+
+/// The λ grid of `path` and `cv`.
+#[derive(Args)]
+pub(crate) struct GridArgs {
+    /// Number of λ values, geometric from λ_max down [default: 100].
+    #[arg(long, conflicts_with_all = ["lambdas", "lambdas_file"])]
+    n_lambdas: Option<usize>,
+    /// The smallest λ as a fraction of λ_max [default: 1e-4 when rows > features, else 1e-2;
+    /// scikit-learn's eps is 1e-3].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["lambdas", "lambdas_file"])]
+    lambda_min_ratio: Option<f64>,
+    /// These λ values instead of the grid (comma-separated); solved from the largest down.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        conflicts_with = "lambdas_file"
+    )]
+    lambdas: Option<Vec<f64>>,
+    /// The λ values from a file: text with one number a line, or a 1-D .npy.
+    #[arg(long)]
+    lambdas_file: Option<PathBuf>,
+}
+
+impl GridArgs {
+    pub(crate) fn grid(&self) -> Result<gpu_regfit::path::LambdaGrid, Error> {
+        use gpu_regfit::path::{LambdaGrid, DEFAULT_N_LAMBDAS};
+        Ok(match (&self.lambdas, &self.lambdas_file) {
+            (Some(values), _) => LambdaGrid::Given(values.clone()),
+            (None, Some(file)) => {
+                LambdaGrid::Given(gpu_regfit::data::weights::read_numbers(file, "a λ value")?)
+            }
+            (None, None) => LambdaGrid::Auto {
+                n: self.n_lambdas.unwrap_or(DEFAULT_N_LAMBDAS),
+                min_ratio: self.lambda_min_ratio,
+            },
+        })
+    }
+}
+
+/// The per-λ apg settings of `path` and `cv`.
+#[derive(Args)]
+pub(crate) struct ApgArgs {
+    /// Weight of bias_l1·|b| at every λ.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    bias_l1: f64,
+    /// Weight of bias_l2·b² at every λ.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    bias_l2: f64,
+    /// Each λ runs apg until its relative duality gap G/J is at most tol [default: 1e-6].
+    #[arg(long, allow_negative_numbers = true)]
+    tol: Option<f64>,
+    /// Most apg iterations per λ [default: 10000].
+    #[arg(long)]
+    max_iter: Option<usize>,
+    /// Fit without an intercept (b = 0).
+    #[arg(long)]
+    no_intercept: bool,
+    /// z-score the features; coefficients are reported on the original scale.
+    #[arg(long)]
+    standardize: bool,
+}
+
+impl ApgArgs {
+    /// The config of `model` with these settings (the penalty on W is set per λ).
+    pub(crate) fn config(&self, model: Model) -> FitConfig {
+        let defaults = FitConfig::default();
+        FitConfig {
+            model,
+            penalty: Penalty {
+                bias_l1: self.bias_l1,
+                bias_l2: self.bias_l2,
+                ..Penalty::default()
+            },
+            tol: self.tol,
+            max_iter: self.max_iter.unwrap_or(defaults.max_iter),
+            fit_intercept: !self.no_intercept,
+            standardize: self.standardize,
+            ..defaults
+        }
+    }
+}

@@ -5,6 +5,7 @@ pub(crate) mod args;
 pub(crate) mod bench;
 pub(crate) mod compare;
 pub(crate) mod convert;
+pub(crate) mod cv;
 pub(crate) mod devices;
 pub(crate) mod fit;
 pub(crate) mod gen;

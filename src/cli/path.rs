@@ -1,15 +1,13 @@
 //! `gpu-regfit path`: the regularization path, one model per λ from λ_max down, each solved by
 //! apg and warm-started from the last (src/path.rs), written as path.json, a CSV and a plot.
 
-use super::args::{DataArgs, DeviceArgs, ModelArg};
+use super::args::{ApgArgs, DataArgs, DeviceArgs, GridArgs, ModelArg};
 use super::{check_png, load_data, STOP};
 use crate::Outcome;
 use anyhow::Context;
 use clap::Args;
-use gpu_regfit::config::{FitConfig, Penalty};
-use gpu_regfit::data::weights::read_numbers;
 use gpu_regfit::error::Error;
-use gpu_regfit::path::{self, LambdaGrid, PathProgress, PathSpec, DEFAULT_N_LAMBDAS};
+use gpu_regfit::path::{self, LambdaGrid, PathProgress, PathSpec};
 use gpu_regfit::report;
 use gpu_regfit::report::path::{path_csv, write_path_plot, PathJson};
 use gpu_regfit::report::plot;
@@ -25,45 +23,14 @@ pub(crate) struct PathCmd {
     /// The penalty's mix, scikit-learn's l1_ratio: l1 = λ·R and l2 = λ·(1 − R)/2 (1: the lasso).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     l1_ratio: f64,
-    /// Number of λ values, geometric from λ_max down [default: 100].
-    #[arg(long, conflicts_with_all = ["lambdas", "lambdas_file"])]
-    n_lambdas: Option<usize>,
-    /// The smallest λ as a fraction of λ_max [default: 1e-4 when rows > features, else 1e-2].
-    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["lambdas", "lambdas_file"])]
-    lambda_min_ratio: Option<f64>,
-    /// These λ values instead of the grid (comma-separated); solved from the largest down.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_negative_numbers = true,
-        conflicts_with = "lambdas_file"
-    )]
-    lambdas: Option<Vec<f64>>,
-    /// The λ values from a file: text with one number a line, or a 1-D .npy.
-    #[arg(long)]
-    lambdas_file: Option<PathBuf>,
+    #[command(flatten)]
+    grid: GridArgs,
     /// Solve every λ of the grid (by default the path stops, as glmnet's, once the deviance
     /// explained grows by less than 1e-5 of itself or passes 0.999).
     #[arg(long)]
     no_early_stop: bool,
-    /// Weight of bias_l1·|b| at every λ.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    bias_l1: f64,
-    /// Weight of bias_l2·b² at every λ.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    bias_l2: f64,
-    /// Each λ runs apg until its relative duality gap G/J is at most tol [default: 1e-6].
-    #[arg(long, allow_negative_numbers = true)]
-    tol: Option<f64>,
-    /// Most apg iterations per λ [default: 10000].
-    #[arg(long)]
-    max_iter: Option<usize>,
-    /// Fit without an intercept (b = 0).
-    #[arg(long)]
-    no_intercept: bool,
-    /// z-score the features; coefficients are reported on the original scale.
-    #[arg(long)]
-    standardize: bool,
+    #[command(flatten)]
+    apg: ApgArgs,
     #[command(flatten)]
     device: DeviceArgs,
     /// path.json: one list per quantity (lambda, coef, intercept, nnz, objective, duality_gap,
@@ -84,43 +51,18 @@ pub(crate) struct PathCmd {
 
 impl PathCmd {
     fn spec(&self) -> Result<PathSpec, Error> {
-        let grid = match (&self.lambdas, &self.lambdas_file) {
-            (Some(values), _) => LambdaGrid::Given(values.clone()),
-            (None, Some(file)) => LambdaGrid::Given(read_numbers(file, "a λ value")?),
-            (None, None) => LambdaGrid::Auto {
-                n: self.n_lambdas.unwrap_or(DEFAULT_N_LAMBDAS),
-                min_ratio: self.lambda_min_ratio,
-            },
-        };
         let spec = PathSpec {
             l1_ratio: self.l1_ratio,
-            grid,
+            grid: self.grid.grid()?,
             early_stop: !self.no_early_stop,
         };
         spec.validate()?;
         Ok(spec)
     }
-
-    fn config(&self) -> FitConfig {
-        let defaults = FitConfig::default();
-        FitConfig {
-            model: self.model.model(),
-            penalty: Penalty {
-                bias_l1: self.bias_l1,
-                bias_l2: self.bias_l2,
-                ..Penalty::default()
-            },
-            tol: self.tol,
-            max_iter: self.max_iter.unwrap_or(defaults.max_iter),
-            fit_intercept: !self.no_intercept,
-            standardize: self.standardize,
-            ..defaults
-        }
-    }
 }
 
 pub(crate) fn run_path(cmd: PathCmd) -> anyhow::Result<Outcome> {
-    let cfg = cmd.config();
+    let cfg = cmd.apg.config(cmd.model.model());
     let spec = cmd.spec()?;
     for path in [Some(&cmd.out), cmd.csv.as_ref()].into_iter().flatten() {
         report::check_writable(path)?;

@@ -131,12 +131,28 @@ impl Engine for CpuEngine<'_> {
     }
 }
 
+/// "cpu reference (f64, N threads)".
+pub(crate) fn cpu_description() -> String {
+    format!(
+        "cpu reference (f64, {} threads)",
+        rayon::current_num_threads()
+    )
+}
+
 impl Solver for CpuSolver {
     fn device(&self) -> String {
-        format!(
-            "cpu reference (f64, {} threads)",
-            rayon::current_num_threads()
-        )
+        cpu_description()
+    }
+
+    fn block_engine<'a>(
+        &'a mut self,
+        model: crate::config::Model,
+        parts: &'a crate::block::Parts,
+    ) -> Result<Box<dyn crate::block::BlockEngine + 'a>> {
+        Ok(match super::block::GramEngine::new(model, parts) {
+            Some(gram) => Box::new(gram),
+            None => Box::new(super::block::RowsEngine::new(model, parts)),
+        })
     }
 
     fn fit_run(

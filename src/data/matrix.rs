@@ -1,6 +1,7 @@
 //! The design matrix X: rows × features, f32, row-major. Either owned, or a read-only memory map of
 //! an .npy file, so a 10 GB X is uploaded to the GPU (or streamed) straight from the page cache
-//! without first being copied into a Vec.
+//! without first being copied into a Vec. An owned X is shared (Arc): cloning a dataset to give it
+//! other row weights (a cross-validation fold) does not copy X.
 
 use ndarray::{Array2, ArrayView2};
 use std::fmt;
@@ -15,7 +16,7 @@ pub struct Matrix {
 
 #[derive(Clone)]
 enum Store {
-    Owned(Array2<f32>),
+    Owned(Arc<Array2<f32>>),
     /// rows × cols little-endian f32 at byte `offset` of the map.
     Mapped {
         map: Arc<memmap2::Mmap>,
@@ -70,10 +71,10 @@ impl Matrix {
     /// X for writing: a mapped X is copied into memory first (e.g. by --standardize).
     pub fn to_mut(&mut self) -> &mut Array2<f32> {
         if let Store::Mapped { .. } = self.store {
-            self.store = Store::Owned(self.view().to_owned());
+            self.store = Store::Owned(Arc::new(self.view().to_owned()));
         }
         match &mut self.store {
-            Store::Owned(a) => a,
+            Store::Owned(a) => Arc::make_mut(a),
             Store::Mapped { .. } => unreachable!("converted above"),
         }
     }
@@ -94,7 +95,7 @@ impl From<Array2<f32>> for Matrix {
         Matrix {
             rows: a.nrows(),
             cols: a.ncols(),
-            store: Store::Owned(a),
+            store: Store::Owned(Arc::new(a)),
         }
     }
 }

@@ -5,6 +5,9 @@ use super::layout::{self, binding, StepParams};
 use super::unroll;
 use crate::error::{Error, Result};
 
+/// sigmoid and softplus, shared by every kernel (the block kernel included).
+pub const MATH: &str = include_str!("../../shaders/math.wgsl");
+
 /// The kernels, each in `shaders/<name>.wgsl` with entry point `<name>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -82,7 +85,8 @@ impl Kernel {
         }
     }
 
-    /// The full WGSL source: generated constants, then shaders/common.wgsl, then the kernel. A
+    /// The full WGSL source: generated constants, shaders/math.wgsl, shaders/common.wgsl, then
+    /// the kernel. A
     /// shaped kernel is built for `shape` = (features, outputs); the others ignore it.
     pub fn source_for(self, shape: (usize, usize)) -> String {
         let shaped = if self.is_shaped() {
@@ -91,8 +95,9 @@ impl Kernel {
             String::new()
         };
         format!(
-            "{}{shaped}\n{}\n{}",
+            "{}{shaped}\n{}\n{}\n{}",
             layout::wgsl_constants(),
+            MATH,
             include_str!("../../shaders/common.wgsl"),
             self.body(shape)
         )

@@ -1,6 +1,7 @@
 //! The GPU side: context (adapter, device, error capture), the kernel table and its pipelines, the
 //! Rust/WGSL shared layout, and the solver that drives the steps.
 
+pub mod block;
 pub mod buffers;
 pub mod context;
 pub mod kernels;

@@ -76,6 +76,18 @@ impl Solver for GpuSolver {
         self.ctx.adapter.label()
     }
 
+    fn block_engine<'a>(
+        &'a mut self,
+        model: crate::config::Model,
+        parts: &'a crate::block::Parts,
+    ) -> Result<Box<dyn crate::block::BlockEngine + 'a>> {
+        Ok(Box::new(super::block::GpuBlockEngine::new(
+            self.ctx.clone(),
+            model,
+            parts,
+        )?))
+    }
+
     fn fit_run(
         &mut self,
         data: &Dataset,
@@ -1106,7 +1118,7 @@ impl<'a> GpuEngine<'a> {
 }
 
 /// Maps `bytes` of `buffer` once `submission` has run and returns them as `T`s.
-fn map_and_read<T: bytemuck::Pod>(
+pub(super) fn map_and_read<T: bytemuck::Pod>(
     ctx: &GpuContext,
     buffer: &wgpu::Buffer,
     bytes: u64,

@@ -2,6 +2,7 @@
 //! progress bar. Every file is written to a temporary file in the same folder, flushed and renamed,
 //! so an interrupted run leaves the old file or the new one, never half of one.
 
+pub mod cv;
 pub mod path;
 pub mod plot;
 pub mod progress;

@@ -567,3 +567,77 @@ mod tests {
         }
     }
 }
+
+/// The cost of one block pass (src/block.rs): the losses and gradients of K models, each on a
+/// part of a 5-fold split, from one read of X; on the GPU (shaders/block_rows.wgsl, with its
+/// uploads of the K weight vectors and readback of their sums) and on the CPU (its twin).
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockPassResult {
+    pub rows: usize,
+    pub features: usize,
+    pub model: Model,
+    pub models: usize,
+    pub gpu_pass_seconds: f64,
+    pub cpu_pass_seconds: f64,
+    /// Seconds per pass over those of K = the first K measured (1 in the default list).
+    pub gpu_vs_first: f64,
+    pub cpu_vs_first: f64,
+}
+
+/// Times one block pass at each K of `models` (each at least `min_seconds`, after a warm-up).
+pub fn block_passes(
+    ctx: std::sync::Arc<GpuContext>,
+    size: &BenchSize,
+    data: &Dataset,
+    models: &[usize],
+    min_seconds: f64,
+) -> Result<Vec<BlockPassResult>> {
+    use crate::block::{BlockEngine, Parts};
+    use crate::weights::Weights;
+    let parts = Parts::new(data, crate::data::split::kfold(data, 5, 0)?)?;
+    let outputs = size.model.outputs(data.n_classes());
+    let d = data.n_features();
+    let mut gpu = crate::gpu::block::GpuBlockEngine::new(ctx, size.model, &parts)?;
+    let mut cpu = crate::cpu::block::RowsEngine::new(size.model, &parts);
+    let time = |engine: &mut dyn BlockEngine, points: &[(usize, &Weights)]| -> Result<f64> {
+        engine.gradients(points, false)?;
+        let (start, mut n) = (Instant::now(), 0u32);
+        while n == 0 || start.elapsed().as_secs_f64() < min_seconds {
+            engine.gradients(points, false)?;
+            n += 1;
+        }
+        Ok(start.elapsed().as_secs_f64() / n as f64)
+    };
+    let mut out: Vec<BlockPassResult> = Vec::new();
+    for &k in models {
+        let weights: Vec<Weights> = (0..k)
+            .map(|m| {
+                let values = (0..outputs * (d + 1))
+                    .map(|i| (((i + 3 * m) % 13) as f64 - 6.0) / 60.0)
+                    .collect();
+                Weights::from_values(outputs, d, values)
+            })
+            .collect();
+        let points: Vec<(usize, &Weights)> = weights
+            .iter()
+            .enumerate()
+            .map(|(m, w)| (m % parts.data.len(), w))
+            .collect();
+        let g = time(&mut gpu, &points)?;
+        let c = time(&mut cpu, &points)?;
+        let (g1, c1) = out
+            .first()
+            .map_or((g, c), |f| (f.gpu_pass_seconds, f.cpu_pass_seconds));
+        out.push(BlockPassResult {
+            rows: size.rows,
+            features: size.features,
+            model: size.model,
+            models: k,
+            gpu_pass_seconds: g,
+            cpu_pass_seconds: c,
+            gpu_vs_first: g / g1,
+            cpu_vs_first: c / c1,
+        });
+    }
+    Ok(out)
+}

@@ -22,6 +22,10 @@ pub(crate) struct BenchCmd {
     /// Seconds to time each engine per size (at least one epoch).
     #[arg(long, default_value_t = 0.5)]
     min_seconds: f64,
+    /// Instead of epochs, time one block pass (the gradients of K models from one read of X, as
+    /// `cv` and the path make them) at each K of this list, e.g. 1,4,16,64, for each size.
+    #[arg(long, value_delimiter = ',')]
+    block_models: Option<Vec<usize>>,
     /// Write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -44,6 +48,9 @@ pub(crate) fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
         report::check_writable(path)?;
     }
     let ctx = gpu_regfit::gpu::GpuContext::new(cmd.adapter.as_deref())?;
+    if let Some(models) = &cmd.block_models {
+        return run_block_bench(ctx, &sizes, models, &cmd);
+    }
     let options = cmd.gpu.options();
     let copy_gbps = bench::copy_bandwidth(&ctx)?;
     eprintln!(
@@ -106,6 +113,56 @@ pub(crate) fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
             sizes.len()
         );
         return Ok(Outcome::Interrupted);
+    }
+    Ok(Outcome::Done)
+}
+
+/// `bench --block-models K,...`: seconds per block pass at each K, GPU and CPU, and their ratios
+/// to the first K.
+fn run_block_bench(
+    ctx: gpu_regfit::gpu::GpuContext,
+    sizes: &[gpu_regfit::bench::BenchSize],
+    models: &[usize],
+    cmd: &BenchCmd,
+) -> anyhow::Result<Outcome> {
+    use gpu_regfit::bench;
+    if models.is_empty() || models.contains(&0) {
+        return Err(Error::invalid("block-models", 0, "every K must be at least 1").into());
+    }
+    let device = ctx.adapter.clone();
+    let ctx = std::sync::Arc::new(ctx);
+    let mut results = Vec::new();
+    println!(
+        "rows\tfeatures\tmodel\tK\tgpu s/pass\tcpu s/pass\tgpu vs K={0}\tcpu vs K={0}",
+        models[0]
+    );
+    for size in sizes {
+        if STOP.load(Ordering::SeqCst) {
+            return Ok(Outcome::Interrupted);
+        }
+        let data = bench::bench_data(size)?;
+        for r in bench::block_passes(ctx.clone(), size, &data, models, cmd.min_seconds)? {
+            println!(
+                "{}\t{}\t{}\t{}\t{:.6}\t{:.6}\t{:.2}\t{:.2}",
+                r.rows,
+                r.features,
+                r.model.name(),
+                r.models,
+                r.gpu_pass_seconds,
+                r.cpu_pass_seconds,
+                r.gpu_vs_first,
+                r.cpu_vs_first
+            );
+            results.push(r);
+        }
+    }
+    if let Some(path) = &cmd.json {
+        let report = serde_json::json!({
+            "device": device,
+            "cpu": CpuSolver::new().device(),
+            "block_passes": results,
+        });
+        report::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
     Ok(Outcome::Done)
 }

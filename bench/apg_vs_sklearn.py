@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,34 +52,11 @@ from scipy.special import expit, log_expit, xlogy
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LogisticRegression
 
+from common import log, run
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY_KEYS = ["seconds", "iterations", "loss", "duality_gap", "relative_gap", "converged",
                 "device"]
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, timeout=None):
-    """Runs a gpu-regfit command; on failure prints it with its stderr and exits with its status.
-    Returns (stdout, wall seconds), or (None, timeout) when it ran past `timeout` seconds (then it
-    has been killed)."""
-    t = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        log(f"warning: killed after {timeout} s: {' '.join(cmd)}")
-        return None, timeout
-    except OSError as e:
-        log(f"error: cannot run {cmd[0]}: {e}")
-        sys.exit(1)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        log("error: this command failed (exit status %d):\n  %s\n--- its stderr ---\n%s"
-            % (p.returncode, " ".join(cmd), p.stderr.rstrip()))
-        sys.exit(p.returncode if 0 < p.returncode < 256 else 1)
-    return p.stdout, wall
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@ results with the same JSON keys as `gpu-regfit bench --json`."""
 
 import json
 import os
+import shlex
+import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -46,3 +49,28 @@ def emit(report, out):
             f.write(text + "\n")
         os.replace(out + ".tmp", out)
     print(text)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, timeout=None):
+    """Runs a gpu-regfit command; on failure prints it with its stderr and exits with its status.
+    Returns (stdout, wall seconds), or (None, timeout) when it ran past `timeout` seconds (then it
+    has been killed)."""
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"warning: killed after {timeout} s: {shlex.join(cmd)}")
+        return None, timeout
+    except OSError as e:
+        log(f"error: cannot run {cmd[0]}: {e}")
+        sys.exit(1)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        log("error: this command failed (exit status %d):\n  %s\n--- its stderr ---\n%s"
+            % (p.returncode, shlex.join(cmd), p.stderr.rstrip()))
+        sys.exit(p.returncode if 0 < p.returncode < 256 else 1)
+    return p.stdout, wall

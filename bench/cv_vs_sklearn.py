@@ -44,7 +44,6 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,35 +55,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 
-from common import emit, load
+from common import emit, load, log, run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAME_ALPHA_RTOL = 1e-9
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, timeout=None):
-    """Runs a gpu-regfit command; on failure prints it with its stderr and exits with its status.
-    Returns (stdout, wall seconds), or (None, timeout) when it ran past `timeout` seconds (then it
-    has been killed)."""
-    t = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        log(f"warning: killed after {timeout} s: {shlex.join(cmd)}")
-        return None, timeout
-    except OSError as e:
-        log(f"error: cannot run {cmd[0]}: {e}")
-        sys.exit(1)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        log("error: this command failed (exit status %d):\n  %s\n--- its stderr ---\n%s"
-            % (p.returncode, shlex.join(cmd), p.stderr.rstrip()))
-        sys.exit(p.returncode if 0 < p.returncode < 256 else 1)
-    return p.stdout, wall
 
 
 def generate(a, workdir):

@@ -191,7 +191,7 @@ pub(crate) fn run_cv(cmd: CvCmd) -> anyhow::Result<Outcome> {
     let best = &result.curves[result.best.0];
     println!(
         "cv: {} folds × {} λ{}, {} {}; lambda_min {:.6e}{} ({} {:.6}, nnz {}), lambda_1se {:.6e} \
-         (nnz {}); {} passes over X in blocks of {}; {:.2} s on {}",
+         (nnz {}); {} block passes of up to {} models; {:.2} s on {}",
         result.folds,
         best.lambda.len(),
         if result.curves.len() > 1 {

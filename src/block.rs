@@ -338,15 +338,19 @@ impl<'a> BlockSolver<'a> {
             .collect();
         let evals = self.engine.gradients(&points, true)?;
         self.passes += 1;
+        // Each part's statistics once (then borrowed for every member of the part).
+        for &k in active {
+            self.stats(problems[k].part);
+        }
+        let stats_of = |part: usize| self.stats[part].as_ref().expect("computed above");
         let mut duals: Vec<Option<DualPoint>> = Vec::with_capacity(active.len());
         for (&k, (_, grad)) in active.iter().zip(&evals) {
             let p = &problems[k];
-            let stats = self.stats(p.part);
             duals.push(gap::dual_point(
                 model,
                 &p.penalty,
                 fit_intercept,
-                stats,
+                stats_of(p.part),
                 grad,
             ));
         }
@@ -355,13 +359,11 @@ impl<'a> BlockSolver<'a> {
         if model == Model::Linear {
             for (i, &k) in active.iter().enumerate() {
                 if let Some(point) = &duals[i] {
-                    let stats = self.stats(problems[k].part).clone();
-                    let loss = evals[i].0;
                     conjugates[i] = Some(gap::linear_conjugate(
                         point,
-                        loss,
+                        evals[i].0,
                         &members[k].state.x,
-                        &stats,
+                        stats_of(problems[k].part),
                     ));
                 }
             }
@@ -412,10 +414,7 @@ impl<'a> BlockSolver<'a> {
                 )),
                 _ => None,
             };
-            let cfg_k = FitConfig {
-                penalty: p.penalty,
-                ..self.cfg.clone()
-            };
+            let cfg_k = self.config_of(p);
             let converged = match &certificate {
                 Some(c) => c.relative <= tol,
                 None => apg::gradient_norm(grad, x, &cfg_k) <= tol * primal.abs().max(1.0),
@@ -427,7 +426,7 @@ impl<'a> BlockSolver<'a> {
                     // The device's f32 gap is only as good as its rounding: certify in f64 on
                     // the host, and finish there (as apg::run does) when that is above tol.
                     let data = &self.parts.data[p.part];
-                    let stats = self.stats[p.part].as_ref().expect("computed above");
+                    let stats = stats_of(p.part);
                     let exact =
                         gap::cpu_certificate(model, data, &p.penalty, fit_intercept, stats, x);
                     if exact.is_some_and(|c| c.relative <= tol) || out_of_iterations {

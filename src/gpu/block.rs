@@ -69,6 +69,64 @@ pub struct GpuBlockEngine<'a> {
     outputs: usize,
     /// Models per dispatch at most (workgroup memory).
     max_models: usize,
+    /// The per-pass buffers and their bind group, kept between passes.
+    scratch: Option<Scratch>,
+}
+
+/// params, model parts, duals, weights, partials, total, staging: the buffers a pass writes.
+struct Scratch {
+    sizes: [u64; 6],
+    buffers: [wgpu::Buffer; 7],
+    bind: wgpu::BindGroup,
+}
+
+impl Scratch {
+    /// Buffers of `sizes` bytes (the staging buffer as large as `total`) and their bind group.
+    fn new(engine: &GpuBlockEngine, sizes: [u64; 6]) -> Self {
+        use wgpu::BufferUsages as U;
+        let device = &engine.ctx.device;
+        let make =
+            |label: &str, bytes: u64, usage: U| super::buffers::buffer(device, label, bytes, usage);
+        let buffers = [
+            make("block params", sizes[0], U::UNIFORM | U::COPY_DST),
+            make("block model parts", sizes[1], U::STORAGE | U::COPY_DST),
+            make("block duals", sizes[2], U::STORAGE | U::COPY_DST),
+            make("block weights", sizes[3], U::STORAGE | U::COPY_DST),
+            make("block partials", sizes[4], U::STORAGE),
+            make("block total", sizes[5], U::STORAGE | U::COPY_SRC),
+            make("block readback", sizes[5], U::MAP_READ | U::COPY_DST),
+        ];
+        let [params, part, dual, weights, partials, total, _] = &buffers;
+        let bound = [
+            params,
+            &engine.x,
+            &engine.y,
+            &engine.part_weight,
+            part,
+            dual,
+            weights,
+            partials,
+            total,
+        ];
+        let entries: Vec<wgpu::BindGroupEntry> = bound
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("block bind group"),
+            layout: &engine.layout,
+            entries: &entries,
+        });
+        Scratch {
+            sizes,
+            buffers,
+            bind,
+        }
+    }
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -181,13 +239,14 @@ impl<'a> GpuBlockEngine<'a> {
             part_weight,
             outputs,
             max_models,
+            scratch: None,
         })
     }
 
     /// One pass: for each (part, w) the sums Σ ŵ·r·[x, 1] (C·(d + 1)) and Σ ŵ·loss, divided by n.
     /// `duals`: the dual mode (the loss column holds Σ ŵ·Σₖ p′ₖ log p′ₖ instead).
     fn pass(
-        &self,
+        &mut self,
         code: u32,
         points: &[(usize, &[f64])],
         duals: Option<&[&DualPoint]>,
@@ -202,12 +261,13 @@ impl<'a> GpuBlockEngine<'a> {
     }
 
     fn dispatch(
-        &self,
+        &mut self,
         code: u32,
         points: &[(usize, &[f64])],
         duals: Option<&[&DualPoint]>,
     ) -> Result<Vec<(f64, Vec<f64>)>> {
-        let ctx = &self.ctx;
+        let ctx = self.ctx.clone();
+        let ctx = &ctx;
         let data = &self.parts.data[self.parts.all()];
         let (n, d) = (data.n_rows(), data.n_features());
         let outputs = if code == MODEL_GRAM { 1 } else { self.outputs };
@@ -273,73 +333,38 @@ impl<'a> GpuBlockEngine<'a> {
                 }
             }
         }
-        use wgpu::BufferUsages as U;
         let captured = ctx.capture();
-        let make = |label: &str, bytes: &[u8], usage: U| {
-            let b = super::buffers::buffer(&ctx.device, label, bytes.len() as u64, usage);
-            ctx.queue.write_buffer(&b, 0, bytes);
-            b
-        };
-        let params_buf = make(
-            "block params",
-            bytemuck::bytes_of(&params),
-            U::UNIFORM | U::COPY_DST,
-        );
-        let part_buf = make(
-            "block model parts",
-            bytemuck::cast_slice(&parts),
-            U::STORAGE | U::COPY_DST,
-        );
-        let dual_buf = make(
-            "block duals",
-            bytemuck::cast_slice(&dual),
-            U::STORAGE | U::COPY_DST,
-        );
-        let w_buf = make(
-            "block weights",
-            bytemuck::cast_slice(&weights),
-            U::STORAGE | U::COPY_DST,
-        );
         let total_bytes = (width * 4) as u64;
-        let partial_bytes = total_bytes * groups as u64;
-        let partials =
-            super::buffers::buffer(&ctx.device, "block partials", partial_bytes, U::STORAGE);
-        let total = super::buffers::buffer(
-            &ctx.device,
-            "block total",
+        let sizes = [
+            std::mem::size_of::<BlockParams>() as u64,
+            (parts.len() * 4) as u64,
+            (dual.len() * 4) as u64,
+            (weights.len() * 4) as u64,
+            total_bytes * groups as u64,
             total_bytes,
-            U::STORAGE | U::COPY_SRC,
-        );
-        let staging = super::buffers::buffer(
-            &ctx.device,
-            "block readback",
-            total_bytes,
-            U::MAP_READ | U::COPY_DST,
-        );
-        let buffers = [
-            &params_buf,
-            &self.x,
-            &self.y,
-            &self.part_weight,
-            &part_buf,
-            &dual_buf,
-            &w_buf,
-            &partials,
-            &total,
         ];
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("block bind group"),
-            layout: &self.layout,
-            entries: &entries,
-        });
+        if self
+            .scratch
+            .as_ref()
+            .is_none_or(|s| s.sizes.iter().zip(&sizes).any(|(a, b)| a < b))
+        {
+            // Grown, never shrunk: a block's later passes (fewer models as they converge) reuse
+            // the buffers and the bind group of its first.
+            self.scratch = Some(Scratch::new(self, sizes));
+        }
+        let scratch = self.scratch.as_ref().expect("made above");
+        let [params_buf, part_buf, dual_buf, w_buf, _, total, staging] = &scratch.buffers;
+        ctx.queue
+            .write_buffer(params_buf, 0, bytemuck::bytes_of(&params));
+        ctx.queue
+            .write_buffer(part_buf, 0, bytemuck::cast_slice(&parts));
+        if duals.is_some() {
+            ctx.queue
+                .write_buffer(dual_buf, 0, bytemuck::cast_slice(&dual));
+        }
+        ctx.queue
+            .write_buffer(w_buf, 0, bytemuck::cast_slice(&weights));
+        let bind = &scratch.bind;
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -347,20 +372,16 @@ impl<'a> GpuBlockEngine<'a> {
             });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_bind_group(0, &bind, &[]);
+            pass.set_bind_group(0, bind, &[]);
             pass.set_pipeline(&self.rows);
             pass.dispatch_workgroups(groups, 1, 1);
             pass.set_pipeline(&self.reduce);
             pass.dispatch_workgroups((width as u32).div_ceil(WORKGROUP_SIZE), 1, 1);
         }
-        encoder.copy_buffer_to_buffer(&total, 0, &staging, 0, total_bytes);
+        encoder.copy_buffer_to_buffer(total, 0, staging, 0, total_bytes);
         let submission = ctx.queue.submit([encoder.finish()]);
-        ctx.release(
-            captured,
-            "a block pass",
-            partial_bytes + 2 * total_bytes + (weights.len() * 4) as u64,
-        )?;
-        let values: Vec<f32> = map_and_read(ctx, &staging, total_bytes, submission)?;
+        ctx.release(captured, "a block pass", sizes.iter().sum())?;
+        let values: Vec<f32> = map_and_read(ctx, staging, total_bytes, submission)?;
         let m = n as f64;
         Ok((0..models)
             .map(|k| {

@@ -506,6 +506,10 @@ impl ApgEngine for CpuApg<'_> {
 
 /// The certificate of the final weights of any fit, in f64 on the CPU (sgd reports it at its end).
 pub fn final_certificate(data: &Dataset, cfg: &FitConfig, w: &Weights) -> Option<Certificate> {
+    // A network's objective is not convex: it has no duality gap.
+    if cfg.network.is_some() {
+        return None;
+    }
     let stats = DataStats::of(cfg.model, data);
     gap::cpu_certificate(cfg.model, data, &cfg.penalty, cfg.fit_intercept, &stats, w)
 }

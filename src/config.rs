@@ -22,7 +22,7 @@
 //! | `epochs` | 20 | passes over the data | ≥ 1 |
 //! | `batch_size` | 256 | rows per step, or full batch | 1..=rows |
 //! | `seed` | 0 | seed of the minibatch order | |
-//! | `log_every` | once per epoch | steps between loss readbacks | ≥ 1 |
+//! | `log_every` | once per epoch | steps between loss readbacks (longer than an epoch: epoch ends in between are not logged) | ≥ 1 |
 //! | `tol`, `n_iter_no_change` | off, 5 | stop when the epoch loss has not improved by `tol` for that many epochs | tol ≥ 0 |
 //! | `fit_intercept` | true | fit b | |
 //! | `standardize` | false | z-score features; coefficients reported on the original scale | |
@@ -34,6 +34,8 @@
 //! 1e-6), and the SGD settings (lr, decay, optimizer, momentum, batch size, epochs) are unused.
 
 use crate::error::{Error, Result};
+use crate::network::NetworkSpec;
+use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,7 +208,9 @@ pub struct FitConfig {
     pub epochs: usize,
     pub batch_size: BatchSize,
     pub seed: u64,
-    /// Steps between log points; `None` logs once per epoch. Every epoch end is a log point.
+    /// Steps between log points; `None` logs once per epoch. Every epoch end is a log point while
+    /// this is at most an epoch; a longer one logs every `log_every` steps (and at the last), and
+    /// `tol` and early stopping then look at the log points that end an epoch.
     pub log_every: Option<usize>,
     pub tol: Option<f64>,
     pub n_iter_no_change: usize,
@@ -226,6 +230,10 @@ pub struct FitConfig {
     /// apg: most iterations.
     #[serde(default = "default_max_iter")]
     pub max_iter: usize,
+    /// A dense network in front of the loss (`--model mlp`, see [`crate::network`]); `None`
+    /// fits the linear model. Trained by sgd only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
 }
 
 fn default_max_iter() -> usize {
@@ -254,6 +262,7 @@ impl Default for FitConfig {
             chunk_rows: None,
             solver: SolverKind::Sgd,
             max_iter: APG_DEFAULT_MAX_ITER,
+            network: None,
         }
     }
 }
@@ -272,8 +281,27 @@ impl FitConfig {
         self.tol.unwrap_or(APG_DEFAULT_TOL)
     }
 
+    /// The regularization term of J at `w`: the penalty, or for a network the sum of its
+    /// layers' penalties.
+    pub fn reg_loss(&self, w: &Weights) -> f64 {
+        match &self.network {
+            Some(net) if w.is_network() => crate::network::penalty_value(net, &self.penalty, w),
+            _ => crate::objective::penalty_value(&self.penalty, w),
+        }
+    }
+
     /// Checks every setting once, against a dataset of `n_rows` rows.
     pub fn validate(&self, n_rows: usize) -> Result<()> {
+        if let Some(net) = &self.network {
+            net.validate(self.model)?;
+            if self.solver == SolverKind::Apg {
+                return Err(Error::invalid(
+                    "solver",
+                    "apg",
+                    "apg solves convex models; an mlp trains with --solver sgd",
+                ));
+            }
+        }
         non_negative("l1", self.penalty.l1)?;
         non_negative("l2", self.penalty.l2)?;
         non_negative("bias-l1", self.penalty.bias_l1)?;

@@ -208,8 +208,36 @@ struct Progress<'c> {
     weights: Weights,
 }
 
-/// The first non-finite weight, as "weight w[k]" (row k of the K × (d + 1) matrix, bias last).
+/// The weights a fit starts from: zeros, or a network's seeded initialization.
+pub fn initial_weights(cfg: &FitConfig, data: &Dataset) -> Weights {
+    let (outputs, d) = (cfg.model.outputs(data.n_classes()), data.n_features());
+    match &cfg.network {
+        Some(net) => crate::network::init(net, d, outputs, cfg.seed),
+        None => Weights::zeros(outputs, d),
+    }
+}
+
+/// The first non-finite weight, as "weight w[k]" (row k of the K × (d + 1) matrix, bias last),
+/// or for a network "layer l weight W[j][i]" / "layer l bias b[j]".
 fn non_finite_weight(w: &Weights) -> Option<(String, f64)> {
+    if w.is_network() {
+        let (i, v) = w.values.iter().enumerate().find(|(_, v)| !v.is_finite())?;
+        let (l, layer) = w
+            .layers()
+            .into_iter()
+            .enumerate()
+            .find(|(_, layer)| layer.range().contains(&i))?;
+        let (j, k) = (
+            (i - layer.offset) / layer.stride(),
+            (i - layer.offset) % layer.stride(),
+        );
+        let name = if k == layer.inputs {
+            format!("layer {} bias b[{j}]", l + 1)
+        } else {
+            format!("layer {} weight W[{j}][{k}]", l + 1)
+        };
+        return Some((name, *v));
+    }
     let stride = w.stride();
     w.values
         .iter()
@@ -265,7 +293,7 @@ impl Progress<'_> {
         control: &mut RunControl,
     ) -> Result<bool> {
         let cfg = self.cfg;
-        let reg_loss = objective::penalty_value(&cfg.penalty, &point.weights);
+        let reg_loss = cfg.reg_loss(&point.weights);
         let loss = point.train.loss + reg_loss;
         let bad = match non_finite_weight(&point.weights) {
             Some(w) => Some(w),
@@ -356,6 +384,7 @@ pub fn drive(
     control: &mut RunControl,
 ) -> Result<FitResult> {
     let plan = BatchPlan::new(cfg, data.n_rows());
+    let steps_per_epoch = plan.steps_per_epoch();
     let mut progress = Progress {
         cfg,
         start: Instant::now(),
@@ -368,7 +397,7 @@ pub fn drive(
         stopped_early: None,
         epochs_run: 0,
         steps_run: 0,
-        weights: Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features()),
+        weights: initial_weights(cfg, data),
     };
     let mut at = Position {
         epoch: 0,
@@ -416,24 +445,37 @@ pub fn drive(
             let epoch_end = s == batches.len();
             at.epoch = epoch + usize::from(epoch_end);
             at.batch = if epoch_end { 0 } else { s };
-            engine.request_log()?;
-            pending.push_back(PendingLog {
-                epoch: epoch + 1,
-                step: at.global_step,
-                lr: lrs.last().copied().unwrap_or(plan.lr),
-                epoch_end,
-                rows_seen,
-            });
             let checkpoint_due = epoch_end
                 && control
                     .checkpoint
                     .as_ref()
                     .is_some_and(|c| (epoch + 1) % c.every == 0);
+            // Every epoch end is a log point unless --log-every spans more than an epoch; then
+            // every log_every-th step is, and the run's last. A checkpoint or a stop is one too.
+            let log_here = |interrupted: bool| {
+                let scheduled = match cfg.log_every {
+                    Some(k) if k > steps_per_epoch => at.global_step.is_multiple_of(k),
+                    _ => epoch_end,
+                };
+                scheduled || checkpoint_due || interrupted || (epoch_end && epoch + 1 == cfg.epochs)
+            };
             let mut interrupted = control.stop_requested();
+            let mut logged = false;
             // A checkpoint or a stop needs every log point up to here taken, so that the state
             // saved is the one after the last step queued. A stop asked for while taking them
             // (the observer may ask) is honoured here too.
             loop {
+                if !logged && log_here(interrupted) {
+                    engine.request_log()?;
+                    pending.push_back(PendingLog {
+                        epoch: epoch + 1,
+                        step: at.global_step,
+                        lr: lrs.last().copied().unwrap_or(plan.lr),
+                        epoch_end,
+                        rows_seen,
+                    });
+                    logged = true;
+                }
                 let keep = if checkpoint_due || interrupted {
                     0
                 } else {
@@ -532,7 +574,7 @@ pub(crate) fn score(
     step: usize,
 ) -> Result<(Objective, Metrics, Option<Metrics>)> {
     let train = objective::metrics(cfg.model, data, weights);
-    let reg_loss = objective::penalty_value(&cfg.penalty, weights);
+    let reg_loss = cfg.reg_loss(weights);
     let objective = Objective {
         data_loss: train.loss,
         reg_loss,

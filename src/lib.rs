@@ -33,6 +33,7 @@ pub mod error;
 pub mod fit;
 pub mod gap;
 pub mod gpu;
+pub mod network;
 pub mod objective;
 pub mod path;
 pub mod predict;

@@ -13,6 +13,7 @@ use cli::fit::{run_fit, FitCmd};
 use cli::gen::{run_gen_classification, run_gen_linear, run_gen_spiral, GenCmd};
 use cli::path::{run_path, PathCmd};
 use cli::plot::{run_plot, PlotCmd};
+use cli::plot_regions::{run_plot_regions, PlotRegionsCmd};
 use cli::predict::{run_predict, PredictCmd};
 use cli::STOP;
 use gpu_regfit::error::Error;
@@ -67,6 +68,8 @@ enum Command {
     Bench(BenchCmd),
     /// Draw the loss curves of a history CSV (from `fit --history` or `compare --history`) as PNG.
     Plot(PlotCmd),
+    /// Draw the decision regions of a 2-feature classifier over its data (PNG).
+    PlotRegions(PlotRegionsCmd),
 }
 
 /// Clap's error as one line: the message, and the usage hint folded in.
@@ -130,6 +133,7 @@ fn main() -> ExitCode {
         Command::Convert(cmd) => done(run_convert(cmd)),
         Command::Bench(cmd) => run_bench(cmd),
         Command::Plot(cmd) => done(run_plot(cmd)),
+        Command::PlotRegions(cmd) => run_plot_regions(cmd),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use crate::config::Model;
 use crate::data::{labels, Dataset, Label};
 use crate::error::{Error, Result};
 use crate::objective::{self, Metrics};
-use crate::report::{CoefJson, InterceptJson, MODEL_FORMAT};
+use crate::report::{CoefJson, InterceptJson, NetworkJson, MODEL_FORMAT};
 use crate::weights::Weights;
 use ndarray::Axis;
 use serde::Deserialize;
@@ -20,8 +20,12 @@ struct SavedModel {
     model: String,
     #[serde(default)]
     classes: Option<Vec<Label>>,
-    coef: CoefJson,
-    intercept: InterceptJson,
+    #[serde(default)]
+    coef: Option<CoefJson>,
+    #[serde(default)]
+    intercept: Option<InterceptJson>,
+    #[serde(default)]
+    network: Option<NetworkJson>,
     feature_names: Vec<String>,
     #[serde(default)]
     target_name: String,
@@ -66,15 +70,28 @@ impl Predictor {
             other => return Err(bad(format!("unknown model `{other}`"))),
         };
         let d = saved.feature_names.len();
-        let weights = match (model, &saved.coef, &saved.intercept) {
-            (Model::Linear | Model::Logistic, CoefJson::Vector(c), InterceptJson::Scalar(b)) => {
-                Weights::from_parts(std::slice::from_ref(c), &[*b])
+        let weights = match (model, &saved.coef, &saved.intercept, &saved.network) {
+            (Model::Linear | Model::Softmax, None, None, Some(net)) => {
+                let w = net.weights(d).map_err(bad)?;
+                if model == Model::Linear && w.outputs != 1 {
+                    return Err(bad(
+                        "a network with a linear output has one output unit".into()
+                    ));
+                }
+                w
             }
-            (Model::Softmax, CoefJson::Matrix(rows), InterceptJson::Vector(b))
-                if rows.len() == b.len() && !rows.is_empty() =>
-            {
-                Weights::from_parts(rows, b)
-            }
+            (
+                Model::Linear | Model::Logistic,
+                Some(CoefJson::Vector(c)),
+                Some(InterceptJson::Scalar(b)),
+                None,
+            ) => Weights::from_parts(std::slice::from_ref(c), &[*b]),
+            (
+                Model::Softmax,
+                Some(CoefJson::Matrix(rows)),
+                Some(InterceptJson::Vector(b)),
+                None,
+            ) if rows.len() == b.len() && !rows.is_empty() => Weights::from_parts(rows, b),
             _ => {
                 return Err(bad(format!(
                     "coef and intercept do not have the shape of a {} model",
@@ -82,7 +99,9 @@ impl Predictor {
                 )))
             }
         };
-        if weights.features != d || weights.values.len() != weights.outputs * (d + 1) {
+        if !weights.is_network()
+            && (weights.features != d || weights.values.len() != weights.outputs * (d + 1))
+        {
             return Err(bad(format!(
                 "coef rows must have {d} numbers, one per feature name"
             )));

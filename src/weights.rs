@@ -1,7 +1,9 @@
 //! The weights of a fitted model: a K × (d + 1) matrix, row k = [w_k0 .. w_k(d−1), b_k], laid out
 //! exactly as the GPU's `weights` buffer. Linear and logistic regression have K = 1; softmax has one
-//! row per class.
+//! row per class. A network ([`crate::network`]) keeps its layers one after another in `values`,
+//! each in this same layout, with `net` giving the hidden widths.
 
+use crate::network::{self, Layer, Net};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -10,8 +12,11 @@ pub struct Weights {
     pub outputs: usize,
     /// d, the number of features.
     pub features: usize,
-    /// K × (d + 1), row-major.
+    /// K × (d + 1), row-major (a network: every layer's matrix, first layer first).
     pub values: Vec<f64>,
+    /// The hidden layers, for a network; `None` for a linear model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<Net>,
 }
 
 impl Weights {
@@ -20,7 +25,43 @@ impl Weights {
             outputs,
             features,
             values: vec![0.0; outputs * (features + 1)],
+            net: None,
         }
+    }
+
+    /// The zero weights of a network d → hidden… → K.
+    pub fn zeros_net(net: Net, features: usize, outputs: usize) -> Self {
+        let len = network::layers(features, &net.hidden, outputs)
+            .iter()
+            .map(Layer::len)
+            .sum();
+        Weights {
+            outputs,
+            features,
+            values: vec![0.0; len],
+            net: Some(net),
+        }
+    }
+
+    /// The same shape (network or not) with these values (as read back from a device).
+    pub fn with_values(&self, values: Vec<f64>) -> Self {
+        debug_assert_eq!(values.len(), self.values.len());
+        Weights {
+            values,
+            ..self.clone()
+        }
+    }
+
+    /// The dense layers: one (d → K) for a linear model.
+    pub fn layers(&self) -> Vec<Layer> {
+        match &self.net {
+            Some(net) => network::layers(self.features, &net.hidden, self.outputs),
+            None => network::layers(self.features, &[], self.outputs),
+        }
+    }
+
+    pub fn is_network(&self) -> bool {
+        self.net.is_some()
     }
 
     /// Wraps a K × (d + 1) row-major vector (as read back from a device).
@@ -30,6 +71,7 @@ impl Weights {
             outputs,
             features,
             values,
+            net: None,
         }
     }
 
@@ -45,6 +87,7 @@ impl Weights {
             outputs: coef.len(),
             features,
             values,
+            net: None,
         }
     }
 
@@ -52,7 +95,7 @@ impl Weights {
         self.features + 1
     }
 
-    /// Row k: [w_k, b_k].
+    /// Row k: [w_k, b_k] (of a linear model).
     pub fn row(&self, k: usize) -> &[f64] {
         &self.values[k * self.stride()..(k + 1) * self.stride()]
     }
@@ -65,13 +108,25 @@ impl Weights {
         self.row(k)[self.features]
     }
 
-    /// Every coefficient (no intercepts), row by row.
+    /// Every coefficient (no intercepts), row by row (a network: layer by layer).
     pub fn all_coef(&self) -> impl Iterator<Item = f64> + '_ {
-        (0..self.outputs).flat_map(move |k| self.coef(k).iter().copied())
+        self.layers().into_iter().flat_map(move |l| {
+            self.values[l.range()]
+                .chunks_exact(l.stride())
+                .flat_map(move |row| row[..l.inputs].iter().copied())
+        })
     }
 
+    /// The intercepts (a network: every layer's biases).
     pub fn intercepts(&self) -> Vec<f64> {
-        (0..self.outputs).map(|k| self.intercept(k)).collect()
+        self.layers()
+            .into_iter()
+            .flat_map(|l| {
+                self.values[l.range()]
+                    .chunks_exact(l.stride())
+                    .map(move |row| row[l.inputs])
+            })
+            .collect()
     }
 
     /// Number of nonzero coefficients (intercepts not counted).
@@ -92,8 +147,15 @@ impl Weights {
             .fold(0.0, f64::max)
     }
 
-    /// The K logits z_k = x·w_k + b_k of one row, accumulated in f64.
+    /// The K logits z_k = x·w_k + b_k of one row, accumulated in f64 (a network: its forward
+    /// pass).
     pub fn logits_into(&self, row: &[f32], z: &mut [f64]) {
+        if self.is_network() {
+            let x = ndarray::ArrayView2::from_shape((1, row.len()), row).expect("one row");
+            let out = network::logits(self, x);
+            z.copy_from_slice(&out.as_slice().expect("standard layout")[..self.outputs]);
+            return;
+        }
         for (k, zk) in z.iter_mut().enumerate().take(self.outputs) {
             let r = self.row(k);
             *zk = crate::objective::dot(row, &r[..self.features]) + r[self.features];

@@ -8,6 +8,7 @@ use gpu_regfit::data::weights::ClassWeight;
 use gpu_regfit::data::Format;
 use gpu_regfit::error::Error;
 use gpu_regfit::gpu::GpuOptions;
+use gpu_regfit::network::{Activation, Init, LayerPenalty, NetworkSpec};
 use std::path::PathBuf;
 
 /// Outputs shared by fit and compare: progress bar and plot.
@@ -98,6 +99,68 @@ impl ModelArg {
     }
 }
 
+/// The models `fit` and `compare` train: the three of [`ModelArg`] and the network.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FitModelArg {
+    /// Least squares.
+    Linear,
+    /// Binary classification (two labels).
+    Logistic,
+    /// Multinomial classification (K labels).
+    Softmax,
+    /// A dense network: --hidden widths, ReLU (or tanh), softmax cross-entropy or --loss squared.
+    Mlp,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LossArg {
+    /// Softmax over the classes of the target (two or more).
+    CrossEntropy,
+    /// One linear output, ½(z − y)².
+    Squared,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ActivationArg {
+    Relu,
+    Tanh,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    /// N(0, 2/fan_in).
+    He,
+    /// U(±√(6/(fan_in + fan_out))).
+    Glorot,
+    /// 0.01·N(0, 1).
+    Small,
+}
+
+/// Parses LAYER:l1,l2,bias_l1,bias_l2 (missing trailing values are 0).
+fn parse_layer_penalty(s: &str) -> Result<LayerPenalty, String> {
+    let bad = || format!("`{s}` is not LAYER:l1,l2,bias_l1,bias_l2 (e.g. 1:0,5e-4,0,5e-4)");
+    let (layer, values) = s.split_once(':').ok_or_else(bad)?;
+    let layer: usize = layer.trim().parse().map_err(|_| bad())?;
+    let values: Vec<f64> = values
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    if values.is_empty() || values.len() > 4 {
+        return Err(bad());
+    }
+    let at = |i: usize| values.get(i).copied().unwrap_or(0.0);
+    Ok(LayerPenalty {
+        layer,
+        penalty: Penalty {
+            l1: at(0),
+            l2: at(1),
+            bias_l1: at(2),
+            bias_l2: at(3),
+        },
+    })
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum L1UpdateArg {
     Sign,
@@ -121,7 +184,24 @@ enum SolverArg {
 #[derive(Args)]
 pub(crate) struct ModelArgs {
     #[arg(long, value_enum, default_value = "linear")]
-    model: ModelArg,
+    model: FitModelArg,
+    /// mlp: hidden layer widths, comma-separated [default: 128].
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// mlp: the hidden layers' nonlinearity [default: relu].
+    #[arg(long, value_enum)]
+    activation: Option<ActivationArg>,
+    /// mlp: softmax cross-entropy over the target's classes, or one linear output [default:
+    /// cross-entropy].
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
+    /// mlp: how the weights start, seeded by --seed [default: he].
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
+    /// mlp: LAYER:l1,l2,bias_l1,bias_l2 sets one layer's penalties (layer 1 is the first dense
+    /// layer); the other layers keep --l1, --l2, --bias-l1, --bias-l2. Repeatable.
+    #[arg(long, value_parser = parse_layer_penalty)]
+    layer_penalty: Vec<LayerPenalty>,
     /// apg (default: converges to --tol without tuning) or sgd (minibatch; --lr, --epochs, ...).
     /// Any of --lr, --epochs, --batch-size, --optimizer, --momentum, --decay, --l1-update,
     /// --log-every, --early-stopping, --n-iter-no-change, --checkpoint, --resume implies sgd.
@@ -262,9 +342,10 @@ impl ModelArgs {
                 }
                 SolverKind::Apg
             }
-            None if !sgd_flags.is_empty() => SolverKind::Sgd,
+            None if !sgd_flags.is_empty() || self.model == FitModelArg::Mlp => SolverKind::Sgd,
             None => SolverKind::Apg,
         };
+        let network = self.network()?;
         if solver == SolverKind::Sgd && self.max_iter.is_some() {
             return Err(Error::invalid(
                 "max-iter",
@@ -274,7 +355,15 @@ impl ModelArgs {
         }
         let defaults = FitConfig::default();
         Ok(FitConfig {
-            model: self.model.model(),
+            model: match self.model {
+                FitModelArg::Linear => Model::Linear,
+                FitModelArg::Logistic => Model::Logistic,
+                FitModelArg::Softmax => Model::Softmax,
+                FitModelArg::Mlp => match self.loss.unwrap_or(LossArg::CrossEntropy) {
+                    LossArg::CrossEntropy => Model::Softmax,
+                    LossArg::Squared => Model::Linear,
+                },
+            },
             penalty,
             l1_update: match self.l1_update.unwrap_or(L1UpdateArg::Sign) {
                 L1UpdateArg::Sign => L1Update::Sign,
@@ -299,7 +388,42 @@ impl ModelArgs {
             chunk_rows: None,
             solver,
             max_iter: self.max_iter.unwrap_or(defaults.max_iter),
+            network,
         })
+    }
+
+    /// The network of `--model mlp` (the network flags are an error without it).
+    fn network(&self) -> Result<Option<NetworkSpec>, Error> {
+        if self.model != FitModelArg::Mlp {
+            let given = [
+                ("--hidden", self.hidden.is_some()),
+                ("--activation", self.activation.is_some()),
+                ("--loss", self.loss.is_some()),
+                ("--init", self.init.is_some()),
+                ("--layer-penalty", !self.layer_penalty.is_empty()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|g| g.1) {
+                return Err(Error::invalid(
+                    "model",
+                    "not mlp",
+                    format!("{flag} is a --model mlp setting"),
+                ));
+            }
+            return Ok(None);
+        }
+        Ok(Some(NetworkSpec {
+            hidden: self.hidden.clone().unwrap_or_else(|| vec![128]),
+            activation: match self.activation.unwrap_or(ActivationArg::Relu) {
+                ActivationArg::Relu => Activation::Relu,
+                ActivationArg::Tanh => Activation::Tanh,
+            },
+            init: match self.init.unwrap_or(InitArg::He) {
+                InitArg::He => Init::He,
+                InitArg::Glorot => Init::Glorot,
+                InitArg::Small => Init::Small,
+            },
+            layer_penalties: self.layer_penalty.clone(),
+        }))
     }
 
     pub(crate) fn config(&self) -> Result<FitConfig, Error> {
@@ -311,7 +435,7 @@ impl ModelArgs {
     pub(crate) fn note_solver(&self, sgd_implied: &[&'static str]) {
         let mut flags = self.sgd_flags();
         flags.extend_from_slice(sgd_implied);
-        if self.solver.is_none() && !flags.is_empty() {
+        if self.solver.is_none() && !flags.is_empty() && self.model != FitModelArg::Mlp {
             eprintln!(
                 "note: {} implies --solver sgd (minibatch SGD); without SGD flags apg runs to the \
                  duality-gap tolerance",

@@ -11,6 +11,7 @@ pub(crate) mod fit;
 pub(crate) mod gen;
 pub(crate) mod path;
 pub(crate) mod plot;
+pub(crate) mod plot_regions;
 pub(crate) mod predict;
 
 use args::{DataArgs, DeviceArg, FormatArg};
@@ -57,7 +58,7 @@ pub(crate) fn load_data(
                     "--validation needs --data",
                 ));
             }
-            builtin_data(cfg.model)?
+            builtin_data(cfg)?
         }
     };
     if let Some(name) = &args.sample_weight {
@@ -109,9 +110,17 @@ pub(crate) fn load_data(
     }
 }
 
-/// The built-in problem of each model (used when no --data is given).
-fn builtin_data(model: Model) -> Result<Dataset, Error> {
-    let data = match model {
+/// The built-in problem of each model (used when no --data is given): for a network, the
+/// walkthrough's spiral.
+fn builtin_data(cfg: &FitConfig) -> Result<Dataset, Error> {
+    if cfg.network.is_some() && cfg.model == Model::Softmax {
+        let data = generate::spiral(&generate::SpiralSpec::WALKTHROUGH)?;
+        return Ok(Dataset {
+            source: format!("built-in: {}", data.source),
+            ..data
+        });
+    }
+    let data = match cfg.model {
         Model::Linear => generate::linear(&generate::LinearSpec::BUILTIN)?.0,
         Model::Logistic => generate::classification(&generate::ClassificationSpec::builtin(2))?.0,
         Model::Softmax => generate::classification(&generate::ClassificationSpec::builtin(3))?.0,

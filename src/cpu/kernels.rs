@@ -92,12 +92,27 @@ pub fn update(
     velocity: &mut [f64],
 ) {
     let d = w.features;
-    for k in 0..w.values.len() {
+    update_tensor(grad_sum, inv_batch, lr, rule, &mut w.values, d, velocity);
+}
+
+/// [`update`] on one parameter tensor: rows of `inputs` weights and a bias (a network's layer;
+/// twin of shaders/mlp_update.wgsl, which shares update.wgsl's rule).
+pub fn update_tensor(
+    grad_sum: &[f64],
+    inv_batch: f64,
+    lr: f64,
+    rule: &UpdateRule,
+    values: &mut [f64],
+    inputs: usize,
+    velocity: &mut [f64],
+) {
+    let d = inputs;
+    for k in 0..values.len() {
         let is_bias = k % (d + 1) == d;
         if is_bias && !rule.fit_intercept {
             continue;
         }
-        let wk = w.values[k];
+        let wk = values[k];
         let (l1, l2) = if is_bias {
             (rule.penalty.bias_l1, rule.penalty.bias_l2)
         } else {
@@ -118,7 +133,7 @@ pub fn update(
         if rule.momentum.is_some() {
             velocity[k] = w_new - wk;
         }
-        w.values[k] = w_new;
+        values[k] = w_new;
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod block;
 pub mod exact;
 pub mod kernels;
+pub mod mlp;
 mod proximal;
 mod reference;
 

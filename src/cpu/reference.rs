@@ -163,8 +163,11 @@ impl Solver for CpuSolver {
         control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
-        let (mut sgd, mut apg);
-        let engine = if cfg.solver == SolverKind::Apg {
+        let (mut sgd, mut apg, mut mlp);
+        let engine = if cfg.network.is_some() {
+            mlp = super::mlp::MlpCpuEngine::new(data, validation, cfg);
+            EngineRun::Sgd(&mut mlp)
+        } else if cfg.solver == SolverKind::Apg {
             apg = crate::apg::CpuApg::new(data, cfg);
             EngineRun::Apg(&mut apg)
         } else {

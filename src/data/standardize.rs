@@ -72,11 +72,12 @@ impl Standardizer {
     }
 
     /// Maps weights fitted on standardized X back to the original scale, output by output:
-    /// w ← w/s, b ← b − Σ w·m/s.
+    /// w ← w/s, b ← b − Σ w·m/s (a network: its first layer, the one that reads X).
     pub fn unscale(&self, fitted: &Weights) -> Weights {
         let mut out = fitted.clone();
         let d = fitted.features;
-        for k in 0..fitted.outputs {
+        let rows = fitted.layers()[0].outputs;
+        for k in 0..rows {
             let row = &mut out.values[k * (d + 1)..(k + 1) * (d + 1)];
             let mut b = row[d];
             for ((w, m), s) in row[..d].iter_mut().zip(&self.mean).zip(&self.std) {

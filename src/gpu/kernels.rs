@@ -54,7 +54,10 @@ impl Kernel {
 
     fn body(self, (d, k): (usize, usize)) -> String {
         let grad_rows = include_str!("../../shaders/grad_rows.wgsl");
-        let update = include_str!("../../shaders/update.wgsl");
+        let update = concat!(
+            include_str!("../../shaders/update_rule.wgsl"),
+            include_str!("../../shaders/update.wgsl")
+        );
         // One row's work for the shaped kernels: unrolled for narrow shapes, else the loops.
         let rows = || {
             if layout::unrolls_rows(d, k) {

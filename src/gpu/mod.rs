@@ -6,6 +6,7 @@ pub mod buffers;
 pub mod context;
 pub mod kernels;
 pub mod layout;
+pub mod mlp;
 mod solver;
 pub mod unroll;
 

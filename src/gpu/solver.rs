@@ -96,6 +96,20 @@ impl Solver for GpuSolver {
         control: &mut RunControl,
     ) -> Result<FitResult> {
         let setup = Instant::now();
+        if cfg.network.is_some() {
+            let batch = cfg.batch_size.rows(data.n_rows());
+            let mut engine =
+                super::mlp::GpuMlpEngine::new(self.ctx.clone(), data, validation, cfg, batch)?;
+            return run_engine(
+                EngineRun::Sgd(&mut engine),
+                data,
+                validation,
+                cfg,
+                self.device(),
+                setup.elapsed().as_secs_f64(),
+                control,
+            );
+        }
         let mut options = self.options;
         let needed = data.n_rows() as u64 * buffers::device_row_bytes(data.n_features());
         // apg takes full-batch gradients, whatever the batch setting says.

@@ -6,6 +6,7 @@ pub mod cv;
 pub mod path;
 pub mod plot;
 pub mod progress;
+pub mod regions;
 
 use crate::config::{FitConfig, Model};
 use crate::data::Label;
@@ -129,8 +130,15 @@ pub struct ModelJson {
     /// The original class labels; class k is row k of coef (softmax) or label 1 of logistic.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub classes: Option<Vec<Label>>,
-    pub coef: CoefJson,
-    pub intercept: InterceptJson,
+    /// The coefficients (linear models; absent for a network, whose weights are in `network`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub coef: Option<CoefJson>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub intercept: Option<InterceptJson>,
+    /// A network's layers (`--model mlp`); `model` is then its output: softmax (cross-entropy)
+    /// or linear (squared loss).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub network: Option<NetworkJson>,
     pub nnz: usize,
     pub objective: Objective,
     #[serde(default)]
@@ -167,6 +175,93 @@ pub struct ModelJson {
     /// apg: iterations, step, momentum restarts, and the iterations finished in f64 on the host.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub apg: Option<crate::apg::ApgReport>,
+}
+
+/// One dense layer of a saved network: W (outputs rows of inputs numbers) and b.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerJson {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weight: Vec<Vec<f64>>,
+    pub bias: Vec<f64>,
+    /// Nonzero weights (biases not counted).
+    pub nnz: usize,
+}
+
+/// A saved network: always `kind` = "mlp", the hidden layers' nonlinearity, the layers in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkJson {
+    pub kind: String,
+    pub activation: crate::network::Activation,
+    pub layers: Vec<LayerJson>,
+}
+
+impl NetworkJson {
+    pub fn new(w: &Weights) -> Option<Self> {
+        let net = w.net.as_ref()?;
+        let layers = w
+            .layers()
+            .iter()
+            .zip(crate::network::nnz_per_layer(w))
+            .map(|(l, (nnz, _))| {
+                let rows: Vec<&[f64]> = w.values[l.range()].chunks_exact(l.stride()).collect();
+                LayerJson {
+                    inputs: l.inputs,
+                    outputs: l.outputs,
+                    weight: rows.iter().map(|r| r[..l.inputs].to_vec()).collect(),
+                    bias: rows.iter().map(|r| r[l.inputs]).collect(),
+                    nnz,
+                }
+            })
+            .collect();
+        Some(NetworkJson {
+            kind: "mlp".into(),
+            activation: net.activation,
+            layers,
+        })
+    }
+
+    /// The weights these layers describe, for `features` inputs; an error message when the
+    /// layers do not chain (each layer's inputs the previous one's outputs, shapes as declared).
+    pub fn weights(&self, features: usize) -> std::result::Result<Weights, String> {
+        if self.kind != "mlp" {
+            return Err(format!("unknown network kind `{}`", self.kind));
+        }
+        let Some(last) = self.layers.last() else {
+            return Err("a network needs layers".into());
+        };
+        if self.layers.len() < 2 {
+            return Err("a network has at least one hidden layer".into());
+        }
+        let mut inputs = features;
+        let mut values = Vec::new();
+        for (n, l) in self.layers.iter().enumerate() {
+            let ok = l.inputs == inputs
+                && l.weight.len() == l.outputs
+                && l.bias.len() == l.outputs
+                && l.weight.iter().all(|r| r.len() == l.inputs);
+            if !ok {
+                return Err(format!(
+                    "layer {} does not have the shape {inputs} → {} its neighbours give it",
+                    n + 1,
+                    l.outputs
+                ));
+            }
+            for (row, b) in l.weight.iter().zip(&l.bias) {
+                values.extend_from_slice(row);
+                values.push(*b);
+            }
+            inputs = l.outputs;
+        }
+        let net = crate::network::Net {
+            hidden: self.layers[..self.layers.len() - 1]
+                .iter()
+                .map(|l| l.outputs)
+                .collect(),
+            activation: self.activation,
+        };
+        Ok(Weights::zeros_net(net, features, last.outputs).with_values(values))
+    }
 }
 
 /// Every setting a run used: the fit configuration plus where the data came from.
@@ -206,13 +301,21 @@ impl ModelJson {
         validation: Option<&crate::data::Dataset>,
     ) -> Self {
         let r = &fitted.result;
-        let (coef, intercept) = weights_json(cfg.model, &fitted.weights);
+        let network = NetworkJson::new(&fitted.weights);
+        let (coef, intercept) = match network {
+            Some(_) => (None, None),
+            None => {
+                let (c, i) = weights_json(cfg.model, &fitted.weights);
+                (Some(c), Some(i))
+            }
+        };
         ModelJson {
             format: Some(MODEL_FORMAT.into()),
             model: cfg.model,
             classes: data.classes.clone(),
             coef,
             intercept,
+            network,
             nnz: fitted.weights.nnz(),
             objective: r.objective,
             metrics: ModelMetrics {
@@ -308,6 +411,12 @@ pub fn history_csv(runs: &[(&str, &[HistoryRow])]) -> Result<Vec<u8>> {
 #[derive(Clone, Debug, Serialize)]
 pub struct FitSummary {
     pub model: String,
+    /// A network's shape, as "2→128→3 relu".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// A network's nonzero weights and weights, per layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nnz_per_layer: Option<Vec<(usize, usize)>>,
     pub device: String,
     pub data: String,
     pub rows: usize,
@@ -352,11 +461,31 @@ impl FitSummary {
     pub fn new(model: &ModelJson) -> Self {
         let classes = model.classes.as_ref().map(Vec::len);
         let outputs = match &model.coef {
-            CoefJson::Matrix(rows) => rows.len(),
-            CoefJson::Vector(_) => 1,
+            Some(CoefJson::Matrix(rows)) => rows.len(),
+            _ => 1,
+        };
+        let nnz_per_layer = model.network.as_ref().map(|n| {
+            n.layers
+                .iter()
+                .map(|l| (l.nnz, l.inputs * l.outputs))
+                .collect::<Vec<_>>()
+        });
+        let coefficients = match &nnz_per_layer {
+            Some(layers) => layers.iter().map(|l| l.1).sum(),
+            None => outputs * model.config.features,
         };
         FitSummary {
-            model: model.model.name().into(),
+            model: match &model.network {
+                Some(_) => format!("mlp ({})", model.model.name()),
+                None => model.model.name().into(),
+            },
+            network: model.network.as_ref().map(|n| {
+                let mut sizes = vec![model.config.features];
+                sizes.extend(n.layers.iter().map(|l| l.outputs));
+                let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+                format!("{} {}", sizes.join("→"), n.activation.name())
+            }),
+            nnz_per_layer,
             device: model.device.clone(),
             data: model.config.data.clone(),
             rows: model.config.rows,
@@ -374,7 +503,7 @@ impl FitSummary {
             val_loss: model.metrics.validation.map(|v| v.loss),
             val_accuracy: model.metrics.validation.and_then(|v| v.accuracy),
             nnz: model.nnz,
-            coefficients: outputs * model.config.features,
+            coefficients,
             stopped_early: model.stopped_early,
             stop_reason: model.stop_reason.clone(),
             best_epoch: model.best_epoch,
@@ -388,12 +517,16 @@ impl FitSummary {
 
     pub fn text(&self) -> String {
         let mut s = format!(
-            "model:   {}{}\n\
+            "model:   {}{}{}\n\
              device:  {}\n\
              data:    {} ({} rows × {} features)\n\
              {} {} ({} steps) in {:.3} s ({:.4} s/epoch){}\n\
              loss:    data {:.6e}  reg {:.6e}  total {:.6e}",
             self.model,
+            self.network
+                .as_ref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default(),
             self.classes
                 .map(|k| format!(" ({k} classes)"))
                 .unwrap_or_default(),
@@ -430,6 +563,14 @@ impl FitSummary {
             }
         }
         s.push_str(&format!("\nnnz:     {} of {}", self.nnz, self.coefficients));
+        if let Some(layers) = &self.nnz_per_layer {
+            let per: Vec<String> = layers
+                .iter()
+                .enumerate()
+                .map(|(l, (nnz, all))| format!("layer {} {nnz}/{all}", l + 1))
+                .collect();
+            s.push_str(&format!(" ({})", per.join(", ")));
+        }
         if let (Some(gap), Some(rel)) = (self.duality_gap, self.relative_gap) {
             let verdict = match self.converged {
                 Some(true) => "converged",

@@ -103,6 +103,7 @@ fn bench(c: &mut Criterion) {
             features,
             batch,
             model,
+            hidden: None,
         };
         let data = bench_data(&size).expect("valid size");
         let mut cfg = bench_config(&size);

@@ -26,7 +26,13 @@ pub struct BenchSize {
     pub features: usize,
     pub batch: usize,
     pub model: Model,
+    /// `:mlp` (or `:mlpH`): a network with one hidden layer of H units (default 256) and a
+    /// softmax over 3 classes.
+    pub hidden: Option<usize>,
 }
+
+/// Hidden units of `:mlp` without a width.
+pub const DEFAULT_BENCH_HIDDEN: usize = 256;
 
 fn parse_count(s: &str) -> Option<usize> {
     let lower = s.trim().to_ascii_lowercase();
@@ -58,11 +64,27 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<BenchSize>> {
             Some((d, m)) => (d, m),
             None => (entry, "linear"),
         };
+        let mut hidden = None;
         let model = match model {
             "linear" => Model::Linear,
             "logistic" => Model::Logistic,
             "softmax" => Model::Softmax,
-            _ => return Err(bad(entry, "the model must be linear, logistic or softmax")),
+            m if m.starts_with("mlp") => {
+                let width = match &m[3..] {
+                    "" => DEFAULT_BENCH_HIDDEN,
+                    w => parse_count(w)
+                        .filter(|&h| h <= crate::network::MAX_WIDTH)
+                        .ok_or_else(|| bad(entry, "mlpH takes a hidden width H ≥ 1"))?,
+                };
+                hidden = Some(width);
+                Model::Softmax
+            }
+            _ => {
+                return Err(bad(
+                    entry,
+                    "the model must be linear, logistic, softmax or mlp[H]",
+                ))
+            }
         };
         let parts: Vec<usize> = dims
             .split('x')
@@ -82,6 +104,7 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<BenchSize>> {
             features,
             batch,
             model,
+            hidden,
         });
     }
     if sizes.is_empty() {
@@ -221,8 +244,29 @@ pub fn bench_data(size: &BenchSize) -> Result<Dataset> {
     })
 }
 
-/// The config every entry runs: SGD with elastic net, l1 by prox.
+/// The config every entry runs: SGD with elastic net, l1 by prox; a network: SGD with momentum
+/// 0.9 and L2 1e-4 on every layer (the PyTorch baseline's setup).
 pub fn bench_config(size: &BenchSize) -> FitConfig {
+    if let Some(h) = size.hidden {
+        return FitConfig {
+            model: Model::Softmax,
+            penalty: Penalty {
+                l2: 1e-4,
+                ..Penalty::default()
+            },
+            optimizer: crate::config::Optimizer::Momentum,
+            momentum: 0.9,
+            lr: 0.01,
+            batch_size: BatchSize::Rows(size.batch),
+            network: Some(crate::network::NetworkSpec {
+                hidden: vec![h],
+                activation: crate::network::Activation::Relu,
+                init: crate::network::Init::He,
+                layer_penalties: Vec::new(),
+            }),
+            ..FitConfig::default()
+        };
+    }
     FitConfig {
         model: size.model,
         penalty: Penalty {
@@ -371,6 +415,9 @@ pub fn run_one(
     min_seconds: f64,
     copy_gbps: f64,
 ) -> Result<BenchResult> {
+    if size.hidden.is_some() {
+        return run_one_network(ctx, size, data, min_seconds, copy_gbps);
+    }
     let (residency, cfg) = plan_fit(ctx, options, data, &bench_config(size))?;
     let plan = BatchPlan::new(&cfg, data.n_rows());
     let mut gpu = GpuEngine::new(ctx, data, None, &cfg, residency, options)?;
@@ -438,6 +485,56 @@ pub fn run_one(
         step_breakdown,
         streamed: matches!(residency, Residency::Streamed { .. }),
         shards,
+    })
+}
+
+/// A network entry: the same check (one epoch of GPU and CPU from the same initialization agree
+/// within 1e-3 of the largest weight), then epochs of each. GB/s counts X once per epoch, the
+/// activations stay on the device.
+fn run_one_network(
+    ctx: &GpuContext,
+    size: &BenchSize,
+    data: &Dataset,
+    min_seconds: f64,
+    copy_gbps: f64,
+) -> Result<BenchResult> {
+    let cfg = bench_config(size);
+    cfg.validate(data.n_rows())?;
+    let plan = BatchPlan::new(&cfg, data.n_rows());
+    let mut gpu = crate::gpu::mlp::GpuMlpEngine::new(ctx, data, None, &cfg, size.batch)?;
+    let mut cpu = crate::cpu::mlp::MlpCpuEngine::new(data, None, &cfg);
+    let what = format!(
+        "{}x{}x{} mlp{}",
+        size.rows,
+        size.features,
+        size.batch,
+        size.hidden.unwrap_or_default()
+    );
+    check_one_epoch(&mut gpu, &mut cpu, &plan, &what)?;
+    let (gpu_s, _) = time_epochs(&mut gpu, &plan, 1, min_seconds)?;
+    let (cpu_s, _) = time_epochs(&mut cpu, &plan, 1, min_seconds)?;
+    let bytes = (data.n_rows() * data.n_features() * 4) as f64;
+    let gbps = bytes / gpu_s / 1e9;
+    Ok(BenchResult {
+        rows: size.rows,
+        features: size.features,
+        batch: size.batch,
+        model: format!("mlp{}", size.hidden.unwrap_or_default()),
+        gpu_epoch_seconds: gpu_s,
+        cpu_epoch_seconds: cpu_s,
+        gpu_gbps: gbps,
+        copy_fraction: gbps / copy_gbps,
+        speedup: cpu_s / gpu_s,
+        gpu_kernel_seconds: None,
+        cpu_gradient_seconds: f64::NAN,
+        kernel: "mlp tiles".into(),
+        read_epoch_seconds: f64::NAN,
+        read_gbps: f64::NAN,
+        read_fraction: f64::NAN,
+        two_dispatch_epoch_seconds: None,
+        step_breakdown: None,
+        streamed: false,
+        shards: 1,
     })
 }
 
@@ -552,7 +649,8 @@ mod tests {
                 rows: 1_000_000,
                 features: 128,
                 batch: 4096,
-                model: Model::Linear
+                model: Model::Linear,
+                hidden: None,
             }
         );
         assert_eq!(

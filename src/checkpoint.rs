@@ -228,7 +228,14 @@ impl Checkpoint {
                 .as_ref()
                 .is_none_or(|lo| lo.len() == width)
             && self.driver.weights.features == self.data.features
-            && width == self.driver.weights.outputs * (self.data.features + 1);
+            && width
+                == self
+                    .driver
+                    .weights
+                    .layers()
+                    .iter()
+                    .map(|l| l.len())
+                    .sum::<usize>();
         if !lens_ok {
             return Err(bad(
                 path,

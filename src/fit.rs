@@ -455,7 +455,7 @@ pub fn drive(
             let log_here = |interrupted: bool| {
                 let scheduled = match cfg.log_every {
                     Some(k) if k > steps_per_epoch => at.global_step.is_multiple_of(k),
-                    _ => epoch_end,
+                    _ => true, // every run of steps ends at a log point or an epoch end
                 };
                 scheduled || checkpoint_due || interrupted || (epoch_end && epoch + 1 == cfg.epochs)
             };

@@ -190,7 +190,7 @@ fn gpu_matches_the_cpu_reference_step_for_step() {
 }
 
 #[test]
-fn the_gpu_network_is_bitwise_reproducible_and_resumes_exactly() {
+fn the_gpu_network_is_bitwise_reproducible_and_seeded() {
     let Some(ctx) = gpu() else { return };
     let data = spiral(60, 5);
     let mut cfg = config(Model::Softmax, net(&[24], Activation::Relu, vec![]));

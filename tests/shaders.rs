@@ -128,3 +128,47 @@ fn shader_table_names_match_files() {
         assert!(std::path::Path::new(&path).is_file(), "missing {path}");
     }
 }
+
+#[test]
+fn network_kernels_validate_and_their_params_agree() {
+    use gpu_regfit::gpu::mlp::{MlpKernel, MlpParams};
+    for kernel in MlpKernel::ALL {
+        let source = kernel.source();
+        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+            panic!(
+                "{}.wgsl does not parse:\n{}",
+                kernel.name(),
+                e.emit_to_string(&source)
+            )
+        });
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        if let Err(e) = validator.validate(&module) {
+            panic!(
+                "{}.wgsl fails validation:\n{}",
+                kernel.name(),
+                e.emit_to_string(&source)
+            );
+        }
+        assert!(
+            module
+                .entry_points
+                .iter()
+                .any(|ep| ep.name == kernel.name()),
+            "{} has its entry point",
+            kernel.name()
+        );
+        assert!(std::path::Path::new(&format!(
+            "{}/shaders/{}.wgsl",
+            env!("CARGO_MANIFEST_DIR"),
+            kernel.name()
+        ))
+        .exists());
+        assert_eq!(
+            wgsl_struct_size(&module, "MlpParams") as usize,
+            std::mem::size_of::<MlpParams>()
+        );
+    }
+}

@@ -73,7 +73,8 @@ pub(crate) fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
                 size.rows,
                 size.features,
                 size.batch,
-                size.model.name()
+                size.hidden
+                    .map_or_else(|| size.model.name().to_string(), |h| format!("mlp{h}"))
             ),
         );
         let data = bench::bench_data(size)?;
@@ -85,7 +86,7 @@ pub(crate) fn run_bench(cmd: BenchCmd) -> anyhow::Result<Outcome> {
             size.rows,
             size.features,
             size.batch,
-            size.model.name(),
+            r.model,
             r.gpu_epoch_seconds,
             r.cpu_epoch_seconds,
             r.speedup,

@@ -107,7 +107,14 @@ pub(crate) fn run_fit(cmd: FitCmd) -> anyhow::Result<Outcome> {
         report::write_atomic(path, &report::history_csv(&[("", history)])?)?;
     }
     if let Some(path) = &cmd.view.plot {
-        let title = plot::title(cfg.model, &data.source, "");
+        let title = match &fitted.weights.net {
+            Some(_) => format!(
+                "network {} on {}",
+                gpu_regfit::network::shape_text(&fitted.weights),
+                data.source
+            ),
+            None => plot::title(cfg.model, &data.source, ""),
+        };
         LossPlot::from_histories(&title, &[("", history)]).write(path)?;
     }
     cmd.model.note_solver(&implied);

@@ -22,7 +22,6 @@ use crate::schedule::{Batch, Epoch};
 use crate::weights::Weights;
 use bytemuck::{Pod, Zeroable};
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 /// Rows and units per side of the matrix kernels' tiles (`BLOCK` in shaders/mlp_common.wgsl).
 const TILE: u32 = 64;
@@ -202,7 +201,7 @@ struct PendingLog {
 }
 
 pub struct GpuMlpEngine<'a> {
-    ctx: Arc<GpuContext>,
+    ctx: &'a GpuContext,
     data: &'a Dataset,
     validation: Option<&'a Dataset>,
     model: Model,
@@ -255,7 +254,7 @@ impl<'a> GpuMlpEngine<'a> {
     /// Uploads the data and the initial weights and builds the pipelines. `batch_rows` is the
     /// largest batch the fit takes.
     pub fn new(
-        ctx: Arc<GpuContext>,
+        ctx: &'a GpuContext,
         data: &'a Dataset,
         validation: Option<&'a Dataset>,
         cfg: &FitConfig,
@@ -368,7 +367,7 @@ impl<'a> GpuMlpEngine<'a> {
         use wgpu::BufferUsages as U;
         let upload = |label: &str, bytes: &[u8]| -> Result<wgpu::Buffer> {
             let b = ctx.buffer(label, bytes.len() as u64, U::STORAGE | U::COPY_DST)?;
-            super::buffers::upload(&ctx, &b, 0, bytes);
+            super::buffers::upload(ctx, &b, 0, bytes);
             Ok(b)
         };
         let x = upload("mlp x", bytemuck::cast_slice(data.x_slice()))?;
@@ -388,7 +387,7 @@ impl<'a> GpuMlpEngine<'a> {
         for (v, w) in initial.iter_mut().zip(&template.values) {
             *v = *w as f32;
         }
-        super::buffers::upload(&ctx, &state, 0, bytemuck::cast_slice(&initial));
+        super::buffers::upload(ctx, &state, 0, bytemuck::cast_slice(&initial));
         let work = ctx.buffer("mlp work", work_bytes, U::STORAGE)?;
         let eval_groups = |rows: usize| rows / LINE as usize + rows.div_ceil(cap) + 1;
         let partials_len =
@@ -750,7 +749,7 @@ impl<'a> GpuMlpEngine<'a> {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.state, 0, &self.snapshot_staging, 0, bytes);
         let submission = self.ctx.queue.submit([encoder.finish()]);
-        map_and_read(&self.ctx, &self.snapshot_staging, bytes, submission)
+        map_and_read(self.ctx, &self.snapshot_staging, bytes, submission)
     }
 }
 
@@ -810,8 +809,7 @@ impl Engine for GpuMlpEngine<'_> {
             .ok_or_else(|| Error::gpu("internal: take_log without request_log"))?;
         let p_floats = self.partials_len as usize;
         let bytes = ((p_floats + 2 * self.n_params) * 4) as u64;
-        let values: Vec<f32> =
-            map_and_read(&self.ctx, &self.ring[log.ring], bytes, log.submission)?;
+        let values: Vec<f32> = map_and_read(self.ctx, &self.ring[log.ring], bytes, log.submission)?;
         let train_sums = &values[..2 * log.train_groups];
         let val_sums = &values[2 * log.train_groups..2 * (log.train_groups + log.val_groups)];
         let (hi, lo) = values[p_floats..].split_at(self.n_params);

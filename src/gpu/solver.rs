@@ -99,7 +99,7 @@ impl Solver for GpuSolver {
         if cfg.network.is_some() {
             let batch = cfg.batch_size.rows(data.n_rows());
             let mut engine =
-                super::mlp::GpuMlpEngine::new(self.ctx.clone(), data, validation, cfg, batch)?;
+                super::mlp::GpuMlpEngine::new(&self.ctx, data, validation, cfg, batch)?;
             return run_engine(
                 EngineRun::Sgd(&mut engine),
                 data,

@@ -60,6 +60,9 @@ pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// One column of a history row, when logged.
+type Column = fn(&HistoryRow) -> Option<f64>;
+
 /// One curve: (x, loss) points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -113,6 +116,40 @@ impl LossPlot {
                     points: val,
                     width,
                 });
+            }
+            // With a penalty, the two terms of J apart (the walkthrough's data and
+            // regularization loss).
+            if history.iter().any(|r| r.reg_loss > 0.0) {
+                series.push(Series {
+                    label: label("data loss"),
+                    points: history.iter().map(|r| (x(r), r.data_loss)).collect(),
+                    width,
+                });
+                series.push(Series {
+                    label: label("regularization loss"),
+                    points: history.iter().map(|r| (x(r), r.reg_loss)).collect(),
+                    width,
+                });
+            }
+            // A single classifier's accuracies share the axis (both lie in [0, 1]).
+            if runs.len() == 1 {
+                let accuracies: [(&str, Column); 2] = [
+                    ("train accuracy", |r| r.train_accuracy),
+                    ("validation accuracy", |r| r.val_accuracy),
+                ];
+                for (what, acc) in accuracies {
+                    let points: Vec<(f64, f64)> = history
+                        .iter()
+                        .filter_map(|r| acc(r).map(|a| (x(r), a)))
+                        .collect();
+                    if !points.is_empty() {
+                        series.push(Series {
+                            label: label(what),
+                            points,
+                            width,
+                        });
+                    }
+                }
             }
         }
         LossPlot {
@@ -183,10 +220,12 @@ impl LossPlot {
             .y_label_area_size(90)
             .build_cartesian_2d(x, y)
             .map_err(err)?;
-        let y_desc = if self.log_scale() {
-            "loss (log scale)"
-        } else {
-            "loss"
+        let accuracy = self.series.iter().any(|s| s.label.contains("accuracy"));
+        let y_desc = match (self.log_scale(), accuracy) {
+            (true, true) => "loss, accuracy (log scale)",
+            (true, false) => "loss (log scale)",
+            (false, true) => "loss, accuracy",
+            (false, false) => "loss",
         };
         chart
             .configure_mesh()

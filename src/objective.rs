@@ -147,23 +147,16 @@ pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
         .zip(y.par_chunks(ROWS_PER_TASK))
         .enumerate()
         .map(|(block, (xb, yb))| {
-            let mut z = vec![0.0; w.outputs];
             let mut loss = 0.0;
             let mut correct = 0usize;
             let first = block * ROWS_PER_TASK;
-            // A network runs its forward pass on the whole block at once.
-            let block_logits = w.is_network().then(|| {
-                let view = ndarray::ArrayView2::from_shape((yb.len(), d), xb).expect("block shape");
-                crate::network::logits(w, view)
-            });
-            for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
-                match &block_logits {
-                    Some(zs) => z.copy_from_slice(zs.row(i).as_slice().expect("standard layout")),
-                    None => w.logits_into(row, &mut z),
-                }
+            let view = ndarray::ArrayView2::from_shape((yb.len(), d), xb).expect("block shape");
+            let zs = w.logits(view);
+            for (i, (zi, &t)) in zs.rows().into_iter().zip(yb).enumerate() {
+                let z = zi.as_slice().expect("standard layout");
                 // Weighted loss (ŵ = 1 without weights: the product is exact); plain accuracy.
-                loss += data.row_weight(first + i) * row_loss(model, &z, t);
-                correct += usize::from(predicted_class(model, &z) as f32 == t);
+                loss += data.row_weight(first + i) * row_loss(model, z, t);
+                correct += usize::from(predicted_class(model, z) as f32 == t);
             }
             (loss, correct)
         })

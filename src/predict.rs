@@ -31,6 +31,9 @@ struct SavedModel {
     target_name: String,
 }
 
+/// Rows per block of `predict` (a network's forward pass runs a block at a time).
+const PREDICT_ROWS: usize = 4096;
+
 /// A model ready to predict.
 #[derive(Clone, Debug)]
 pub struct Predictor {
@@ -198,26 +201,26 @@ impl Predictor {
     }
 
     pub fn predict(&self, data: &Dataset) -> Predictions {
-        let k = self.weights.outputs;
         let n = data.n_rows();
         let mut values = Vec::with_capacity(n);
         let mut proba = self
             .model
             .is_classifier()
             .then(|| ndarray::Array2::<f64>::zeros((n, self.classes.as_ref().map_or(1, Vec::len))));
-        let mut z = vec![0.0; k];
-        for (i, row) in data.x.view().rows().into_iter().enumerate() {
-            let row = row.as_slice().expect("standard layout");
-            self.weights.logits_into(row, &mut z);
-            if !self.model.is_classifier() {
-                values.push(z[0]);
-                continue;
-            }
-            values.push(objective::predicted_class(self.model, &z) as f64);
-            if let Some(pr) = proba.as_mut() {
-                let mut out = pr.row_mut(i);
-                let out = out.as_slice_mut().expect("standard layout");
-                objective::probabilities(self.model, &z, out);
+        for (b, block) in data.x.view().axis_chunks_iter(Axis(0), PREDICT_ROWS).enumerate() {
+            let logits = self.weights.logits(block);
+            for (r, z) in logits.rows().into_iter().enumerate() {
+                let z = z.as_slice().expect("standard layout");
+                if !self.model.is_classifier() {
+                    values.push(z[0]);
+                    continue;
+                }
+                values.push(objective::predicted_class(self.model, z) as f64);
+                if let Some(pr) = proba.as_mut() {
+                    let mut out = pr.row_mut(b * PREDICT_ROWS + r);
+                    let out = out.as_slice_mut().expect("standard layout");
+                    objective::probabilities(self.model, z, out);
+                }
             }
         }
         Predictions { values, proba }

@@ -147,13 +147,26 @@ impl Weights {
             .fold(0.0, f64::max)
     }
 
+    /// The logits of a block of rows (rows × K): a network's forward pass on the whole block,
+    /// a linear model's rows one by one.
+    pub fn logits(&self, x: ndarray::ArrayView2<f32>) -> ndarray::Array2<f64> {
+        if self.is_network() {
+            return network::logits(self, x);
+        }
+        let mut out = ndarray::Array2::zeros((x.nrows(), self.outputs));
+        for (row, mut z) in x.rows().into_iter().zip(out.rows_mut()) {
+            let row = row.to_slice().expect("standard layout");
+            self.logits_into(row, z.as_slice_mut().expect("standard layout"));
+        }
+        out
+    }
+
     /// The K logits z_k = x·w_k + b_k of one row, accumulated in f64 (a network: its forward
     /// pass).
     pub fn logits_into(&self, row: &[f32], z: &mut [f64]) {
         if self.is_network() {
             let x = ndarray::ArrayView2::from_shape((1, row.len()), row).expect("one row");
-            let out = network::logits(self, x);
-            z.copy_from_slice(&out.as_slice().expect("standard layout")[..self.outputs]);
+            z.copy_from_slice(&network::logits(self, x).row(0).to_vec());
             return;
         }
         for (k, zk) in z.iter_mut().enumerate().take(self.outputs) {

@@ -15,6 +15,27 @@ fn parse(kernel: Kernel) -> naga::Module {
     })
 }
 
+/// Parses and validates `source` (core WGSL, no extra capability), panicking with naga's report
+/// under `what`; checks that `entries` are entry points.
+fn validated(what: &str, source: &str, entries: &[&str]) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{what} does not parse:\n{}", e.emit_to_string(source)));
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    );
+    if let Err(e) = validator.validate(&module) {
+        panic!("{what} fails validation:\n{}", e.emit_to_string(source));
+    }
+    for entry in entries {
+        assert!(
+            module.entry_points.iter().any(|ep| ep.name == *entry),
+            "{what} has no entry point named {entry}"
+        );
+    }
+    module
+}
+
 /// Shapes (features, outputs) every shaped kernel is validated at: the row work unrolled
 /// (src/gpu/unroll.rs) for all but 300 × 3, which takes shaders/row_loops.wgsl.
 const SHAPES: [(usize, usize); 5] = [(1, 1), (16, 1), (128, 1), (7, 3), (300, 3)];
@@ -28,34 +49,10 @@ fn every_shader_validates() {
             &[(4, 1)]
         };
         for &shape in shapes {
-            let source = kernel.source_for(shape);
-            let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-                panic!(
-                    "{}.wgsl at {shape:?} does not parse:\n{}",
-                    kernel.name(),
-                    e.emit_to_string(&source)
-                )
-            });
-            // No kernel needs a capability beyond core WGSL.
-            let mut validator = naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            );
-            if let Err(e) = validator.validate(&module) {
-                panic!(
-                    "{}.wgsl at {shape:?} fails validation:\n{}",
-                    kernel.name(),
-                    e.emit_to_string(&source)
-                );
-            }
-            assert!(
-                module
-                    .entry_points
-                    .iter()
-                    .any(|ep| ep.name == kernel.name()),
-                "{}.wgsl has no entry point named {}",
-                kernel.name(),
-                kernel.name()
+            validated(
+                &format!("{}.wgsl at {shape:?}", kernel.name()),
+                &kernel.source_for(shape),
+                &[kernel.name()],
             );
         }
     }
@@ -88,29 +85,11 @@ fn host_and_wgsl_struct_sizes_agree() {
 #[test]
 fn block_kernel_validates_and_its_params_agree() {
     use gpu_regfit::gpu::block::{block_source, BlockParams};
-    let source = block_source();
-    let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-        panic!(
-            "block_rows.wgsl does not parse:\n{}",
-            e.emit_to_string(&source)
-        )
-    });
-    let mut validator = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
+    let module = validated(
+        "block_rows.wgsl",
+        &block_source(),
+        &["block_rows", "block_reduce"],
     );
-    if let Err(e) = validator.validate(&module) {
-        panic!(
-            "block_rows.wgsl fails validation:\n{}",
-            e.emit_to_string(&source)
-        );
-    }
-    for entry in ["block_rows", "block_reduce"] {
-        assert!(
-            module.entry_points.iter().any(|ep| ep.name == entry),
-            "{entry}"
-        );
-    }
     assert_eq!(
         wgsl_struct_size(&module, "BlockParams") as usize,
         std::mem::size_of::<BlockParams>()
@@ -133,33 +112,8 @@ fn shader_table_names_match_files() {
 fn network_kernels_validate_and_their_params_agree() {
     use gpu_regfit::gpu::mlp::{MlpKernel, MlpParams};
     for kernel in MlpKernel::ALL {
-        let source = kernel.source();
-        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-            panic!(
-                "{}.wgsl does not parse:\n{}",
-                kernel.name(),
-                e.emit_to_string(&source)
-            )
-        });
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        if let Err(e) = validator.validate(&module) {
-            panic!(
-                "{}.wgsl fails validation:\n{}",
-                kernel.name(),
-                e.emit_to_string(&source)
-            );
-        }
-        assert!(
-            module
-                .entry_points
-                .iter()
-                .any(|ep| ep.name == kernel.name()),
-            "{} has its entry point",
-            kernel.name()
-        );
+        let what = format!("{}.wgsl", kernel.name());
+        let module = validated(&what, &kernel.source(), &[kernel.name()]);
         assert!(std::path::Path::new(&format!(
             "{}/shaders/{}.wgsl",
             env!("CARGO_MANIFEST_DIR"),

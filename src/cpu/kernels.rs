@@ -79,6 +79,18 @@ pub struct UpdateRule {
     pub fit_intercept: bool,
 }
 
+impl UpdateRule {
+    /// `cfg`'s optimizer and l1 step with `penalty` (the fit's, or one layer's).
+    pub fn new(cfg: &crate::config::FitConfig, penalty: Penalty) -> Self {
+        UpdateRule {
+            penalty,
+            prox: cfg.l1_update == crate::config::L1Update::Prox,
+            momentum: (cfg.optimizer == crate::config::Optimizer::Momentum).then_some(cfg.momentum),
+            fit_intercept: cfg.fit_intercept,
+        }
+    }
+}
+
 /// Twin of shaders/update.wgsl, for every weight of the K × (d + 1) matrix:
 /// g = grad_sum·inv_batch + 2·l2·w (+ l1·sign(w) unless prox), then w + μ·v − lr·g (μ = 0 without
 /// momentum), for prox the soft-threshold w ← sign(w)·max(|w| − lr·l1, 0), and v ← the

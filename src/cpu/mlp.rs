@@ -3,17 +3,17 @@
 //! parameter tensor as the GPU's, so the two can be compared step for step.
 
 use super::kernels::{self, UpdateRule};
+use super::reference::HostState;
 use crate::checkpoint::OptimizerState;
-use crate::config::{FitConfig, L1Update, Model, Optimizer};
+use crate::config::{FitConfig, Model};
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fit::{Engine, LogPoint};
 use crate::network::{self, Activation, Layer};
 use crate::objective;
 use crate::schedule::{Batch, Epoch};
 use crate::weights::Weights;
 use ndarray::{Array2, ArrayView2, Axis};
-use std::collections::VecDeque;
 
 /// Twin of shaders/mlp_forward.wgsl: A_out = act(A_in Wᵀ + b) (no activation on the last layer).
 pub fn mlp_forward(
@@ -79,27 +79,21 @@ pub fn mlp_input_grad(
 pub fn layer_rules(cfg: &FitConfig, layers: usize) -> Vec<UpdateRule> {
     let spec = cfg.network.as_ref();
     (1..=layers)
-        .map(|l| UpdateRule {
-            penalty: spec.map_or(cfg.penalty, |s| s.penalty_of(l, &cfg.penalty)),
-            prox: cfg.l1_update == L1Update::Prox,
-            momentum: (cfg.optimizer == Optimizer::Momentum).then_some(cfg.momentum),
-            fit_intercept: cfg.fit_intercept,
+        .map(|l| {
+            UpdateRule::new(
+                cfg,
+                spec.map_or(cfg.penalty, |s| s.penalty_of(l, &cfg.penalty)),
+            )
         })
         .collect()
 }
 
 /// The network's reference engine (f64).
 pub struct MlpCpuEngine<'a> {
-    model: Model,
-    data: &'a Dataset,
-    validation: Option<&'a Dataset>,
+    state: HostState<'a>,
     rules: Vec<UpdateRule>,
     activation: Activation,
     layers: Vec<Layer>,
-    order: Vec<u32>,
-    weights: Weights,
-    velocity: Vec<f64>,
-    logs: VecDeque<LogPoint>,
 }
 
 impl<'a> MlpCpuEngine<'a> {
@@ -107,36 +101,31 @@ impl<'a> MlpCpuEngine<'a> {
         let weights = crate::fit::initial_weights(cfg, data);
         let layers = weights.layers();
         MlpCpuEngine {
-            model: cfg.model,
-            data,
-            validation,
             rules: layer_rules(cfg, layers.len()),
             activation: cfg
                 .network
                 .as_ref()
                 .map_or(Activation::Relu, |n| n.activation),
-            velocity: vec![0.0; weights.values.len()],
             layers,
-            order: Vec::with_capacity(data.n_rows()),
-            weights,
-            logs: VecDeque::new(),
+            state: HostState::new(cfg.model, data, validation, weights),
         }
     }
 
     /// One minibatch step: the batch's gradient of every layer (the backward pass reads the
     /// weights before this step), then each layer's update.
     fn step(&mut self, batch: Batch, lr: f64) {
-        let rows = &self.order[batch.start..batch.start + batch.rows];
-        let grad = batch_gradient(self.model, self.activation, &self.weights, self.data, rows);
+        let s = &mut self.state;
+        let rows = &s.order[batch.start..batch.start + batch.rows];
+        let grad = batch_gradient(s.model, self.activation, &s.weights, s.data, rows);
         for (layer, rule) in self.layers.iter().zip(&self.rules) {
             kernels::update_tensor(
                 &grad[layer.range()],
                 1.0,
                 lr,
                 rule,
-                &mut self.weights.values[layer.range()],
+                &mut s.weights.values[layer.range()],
                 layer.inputs,
-                &mut self.velocity[layer.range()],
+                &mut s.velocity[layer.range()],
             );
         }
     }
@@ -221,30 +210,15 @@ impl Engine for MlpCpuEngine<'_> {
     }
 
     fn snapshot(&mut self) -> Result<OptimizerState> {
-        Ok(OptimizerState {
-            weights: self.weights.values.clone(),
-            weights_lo: None,
-            velocity: self.velocity.clone(),
-        })
+        Ok(self.state.snapshot())
     }
 
     fn restore(&mut self, state: &OptimizerState) -> Result<()> {
-        let weights = state.combined_weights();
-        if weights.len() != self.weights.values.len() || state.velocity.len() != weights.len() {
-            return Err(Error::invalid(
-                "checkpoint",
-                format!("{} parameters", weights.len()),
-                format!("this network has {}", self.weights.values.len()),
-            ));
-        }
-        self.weights.values = weights;
-        self.velocity.clone_from(&state.velocity);
-        Ok(())
+        self.state.restore(state)
     }
 
     fn set_epoch(&mut self, epoch: &Epoch) -> Result<()> {
-        self.order.clear();
-        self.order.extend_from_slice(&epoch.order);
+        self.state.set_epoch(epoch);
         Ok(())
     }
 
@@ -256,17 +230,11 @@ impl Engine for MlpCpuEngine<'_> {
     }
 
     fn request_log(&mut self) -> Result<()> {
-        self.logs.push_back(LogPoint {
-            train: objective::metrics(self.model, self.data, &self.weights),
-            validation: self
-                .validation
-                .map(|v| objective::metrics(self.model, v, &self.weights)),
-            weights: self.weights.clone(),
-        });
+        self.state.request_log();
         Ok(())
     }
 
     fn take_log(&mut self) -> Result<LogPoint> {
-        Ok(self.logs.pop_front().expect("take_log follows request_log"))
+        self.state.take_log()
     }
 }

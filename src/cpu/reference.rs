@@ -3,7 +3,7 @@
 
 use super::kernels::{self, UpdateRule};
 use crate::checkpoint::OptimizerState;
-use crate::config::{FitConfig, L1Update, Model, Optimizer, SolverKind};
+use crate::config::{FitConfig, Model, SolverKind};
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::error::Result;
@@ -22,57 +22,45 @@ impl CpuSolver {
     }
 }
 
-/// The reference's per-fit state; public so benches can time single steps.
-pub struct CpuEngine<'a> {
-    model: Model,
-    data: &'a Dataset,
-    validation: Option<&'a Dataset>,
-    rule: UpdateRule,
-    order: Vec<u32>,
-    weights: Weights,
-    velocity: Vec<f64>,
-    grad: Vec<f64>,
-    /// Log points computed at request time, not yet taken.
+/// What both CPU engines (this one and the network's) keep between steps: the f64 weights and
+/// velocity, the epoch's order, and the log points computed at request time, not yet taken.
+pub(crate) struct HostState<'a> {
+    pub model: Model,
+    pub data: &'a Dataset,
+    pub validation: Option<&'a Dataset>,
+    pub order: Vec<u32>,
+    pub weights: Weights,
+    pub velocity: Vec<f64>,
     logs: VecDeque<LogPoint>,
 }
 
-impl<'a> CpuEngine<'a> {
-    pub fn new(data: &'a Dataset, validation: Option<&'a Dataset>, cfg: &FitConfig) -> Self {
-        let weights = Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features());
-        let width = weights.values.len();
-        CpuEngine {
-            model: cfg.model,
+impl<'a> HostState<'a> {
+    pub fn new(
+        model: Model,
+        data: &'a Dataset,
+        validation: Option<&'a Dataset>,
+        weights: Weights,
+    ) -> Self {
+        HostState {
+            model,
             data,
             validation,
-            rule: UpdateRule {
-                penalty: cfg.penalty,
-                prox: cfg.l1_update == L1Update::Prox,
-                momentum: (cfg.optimizer == Optimizer::Momentum).then_some(cfg.momentum),
-                fit_intercept: cfg.fit_intercept,
-            },
             order: Vec::with_capacity(data.n_rows()),
+            velocity: vec![0.0; weights.values.len()],
             weights,
-            velocity: vec![0.0; width],
-            grad: vec![0.0; width],
             logs: VecDeque::new(),
         }
     }
-}
 
-impl Engine for CpuEngine<'_> {
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    fn snapshot(&mut self) -> Result<OptimizerState> {
-        Ok(OptimizerState {
+    pub fn snapshot(&self) -> OptimizerState {
+        OptimizerState {
             weights: self.weights.values.clone(),
             weights_lo: None,
             velocity: self.velocity.clone(),
-        })
+        }
     }
 
-    fn restore(&mut self, state: &OptimizerState) -> Result<()> {
+    pub fn restore(&mut self, state: &OptimizerState) -> Result<()> {
         let weights = state.combined_weights();
         if weights.len() != self.weights.values.len() || state.velocity.len() != weights.len() {
             return Err(Error::invalid(
@@ -86,20 +74,75 @@ impl Engine for CpuEngine<'_> {
         Ok(())
     }
 
-    fn set_epoch(&mut self, epoch: &Epoch) -> Result<()> {
+    pub fn set_epoch(&mut self, epoch: &Epoch) {
         self.order.clear();
         self.order.extend_from_slice(&epoch.order);
+    }
+
+    /// The log point of the current weights (twin of the GPU's loss kernels).
+    pub fn request_log(&mut self) {
+        self.logs.push_back(LogPoint {
+            train: kernels::data_loss(self.model, self.data, &self.weights),
+            validation: self
+                .validation
+                .map(|v| kernels::data_loss(self.model, v, &self.weights)),
+            weights: self.weights.clone(),
+        });
+    }
+
+    pub fn take_log(&mut self) -> Result<LogPoint> {
+        self.logs
+            .pop_front()
+            .ok_or_else(|| Error::invalid("log point", "none", "take_log follows request_log"))
+    }
+}
+
+/// The reference's per-fit state; public so benches can time single steps.
+pub struct CpuEngine<'a> {
+    state: HostState<'a>,
+    rule: UpdateRule,
+    grad: Vec<f64>,
+}
+
+impl<'a> CpuEngine<'a> {
+    pub fn new(data: &'a Dataset, validation: Option<&'a Dataset>, cfg: &FitConfig) -> Self {
+        let weights = Weights::zeros(cfg.model.outputs(data.n_classes()), data.n_features());
+        let width = weights.values.len();
+        CpuEngine {
+            state: HostState::new(cfg.model, data, validation, weights),
+            rule: UpdateRule::new(cfg, cfg.penalty),
+            grad: vec![0.0; width],
+        }
+    }
+}
+
+impl Engine for CpuEngine<'_> {
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<OptimizerState> {
+        Ok(self.state.snapshot())
+    }
+
+    fn restore(&mut self, state: &OptimizerState) -> Result<()> {
+        self.state.restore(state)
+    }
+
+    fn set_epoch(&mut self, epoch: &Epoch) -> Result<()> {
+        self.state.set_epoch(epoch);
         Ok(())
     }
 
     fn run_steps(&mut self, batches: &[Batch], lrs: &[f64]) -> Result<()> {
+        let s = &mut self.state;
         for (batch, &lr) in batches.iter().zip(lrs) {
             kernels::grad_partials(
-                self.model,
-                self.data,
-                &self.order,
+                s.model,
+                s.data,
+                &s.order,
                 *batch,
-                &self.weights,
+                &s.weights,
                 &mut self.grad,
             );
             let inv_batch = 1.0 / batch.rows as f64;
@@ -108,26 +151,20 @@ impl Engine for CpuEngine<'_> {
                 inv_batch,
                 lr,
                 &self.rule,
-                &mut self.weights,
-                &mut self.velocity,
+                &mut s.weights,
+                &mut s.velocity,
             );
         }
         Ok(())
     }
 
     fn request_log(&mut self) -> Result<()> {
-        self.logs.push_back(LogPoint {
-            train: kernels::data_loss(self.model, self.data, &self.weights),
-            validation: self
-                .validation
-                .map(|v| kernels::data_loss(self.model, v, &self.weights)),
-            weights: self.weights.clone(),
-        });
+        self.state.request_log();
         Ok(())
     }
 
     fn take_log(&mut self) -> Result<LogPoint> {
-        Ok(self.logs.pop_front().expect("take_log follows request_log"))
+        self.state.take_log()
     }
 }
 

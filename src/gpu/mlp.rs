@@ -263,7 +263,7 @@ impl<'a> GpuMlpEngine<'a> {
         let template = crate::fit::initial_weights(cfg, data);
         let layers = template.layers();
         let n_params = template.values.len();
-        let (n, d) = (data.n_rows(), data.n_features());
+        let n = data.n_rows();
         let limit = ctx.max_binding_bytes();
         for (what, set) in [("training", Some(data)), ("validation", validation)] {
             let Some(set) = set else { continue };
@@ -442,7 +442,6 @@ impl<'a> GpuMlpEngine<'a> {
             None => None,
         };
         ctx.release(captured, "binding the network's buffers", 0)?;
-        let _ = d;
         Ok(GpuMlpEngine {
             model: cfg.model,
             rules: crate::cpu::mlp::layer_rules(cfg, layers.len()),

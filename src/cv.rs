@@ -471,8 +471,7 @@ pub fn score_rows(
     rows: &[usize],
     w: &Weights,
 ) -> f64 {
-    let (x, y) = (data.x_slice(), data.y_slice());
-    let d = data.n_features();
+    let y = data.y_slice();
     let classes = if model == Model::Softmax {
         w.outputs
     } else {
@@ -484,7 +483,7 @@ pub fn score_rows(
     let mut ranked: Vec<(f64, bool, f64)> = Vec::new();
     for &i in rows {
         let s = data.row_weight(i);
-        w.logits_into(&x[i * d..(i + 1) * d], &mut z);
+        w.logits_row(data.row(i), &mut z);
         let t = y[i];
         weight += s;
         let v = match scoring {

@@ -635,6 +635,9 @@ pub struct Fitted {
 /// one; it must have the training data's width and classes).
 pub fn check_inputs(data: &Dataset, validation: Option<&Dataset>, cfg: &FitConfig) -> Result<()> {
     cfg.validate(data.n_rows())?;
+    if cfg.network.is_some() {
+        data.require_dense("--model mlp")?;
+    }
     if cfg.early_stopping && validation.is_none() {
         return Err(Error::invalid(
             "early-stopping",

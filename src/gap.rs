@@ -57,39 +57,63 @@ impl DataStats {
             1
         };
         let width = d + k + k * d + 1;
-        let x = data.x_slice();
         let y = data.y_slice();
-        let sums = x
-            .par_chunks(ROWS_PER_TASK * d)
-            .zip(y.par_chunks(ROWS_PER_TASK))
-            .enumerate()
-            .map(|(block, (xb, yb))| {
-                let mut acc = vec![0.0f64; width];
-                let first = block * ROWS_PER_TASK;
-                for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
-                    let s = data.row_weight(first + i);
-                    let (class, tv) = match model {
-                        Model::Softmax => (t as usize, 1.0),
-                        _ => (0, t as f64),
-                    };
-                    for (a, &v) in acc[..d].iter_mut().zip(row) {
-                        *a += s * v as f64;
+        let class_of = |t: f32| match model {
+            Model::Softmax => (t as usize, 1.0),
+            _ => (0, t as f64),
+        };
+        let sums = if data.is_sparse() {
+            // Sparse: the column sums come from Xᵀ times per-row coefficients (ŵ, and ŵ·t per
+            // class), never from a dense array per task.
+            let n = data.n_rows();
+            let mut c = vec![0.0; n * (k + 1)];
+            let mut acc = vec![0.0f64; width];
+            for i in 0..n {
+                let s = data.row_weight(i);
+                let (class, tv) = class_of(y[i]);
+                c[i * (k + 1)] = s;
+                c[i * (k + 1) + 1 + class] = s * tv;
+                acc[d + class] += s * tv;
+                acc[width - 1] += s * (y[i] as f64) * (y[i] as f64);
+            }
+            let xt = crate::objective::xt_times(data, &c, k + 1);
+            acc[..d].copy_from_slice(&xt[..d]);
+            for class in 0..k {
+                let from = (class + 1) * (d + 1);
+                acc[d + k + class * d..d + k + (class + 1) * d]
+                    .copy_from_slice(&xt[from..from + d]);
+            }
+            acc
+        } else {
+            data.x_slice()
+                .par_chunks(ROWS_PER_TASK * d)
+                .zip(y.par_chunks(ROWS_PER_TASK))
+                .enumerate()
+                .map(|(block, (xb, yb))| {
+                    let mut acc = vec![0.0f64; width];
+                    let first = block * ROWS_PER_TASK;
+                    for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
+                        let s = data.row_weight(first + i);
+                        let (class, tv) = class_of(t);
+                        for (a, &v) in acc[..d].iter_mut().zip(row) {
+                            *a += s * v as f64;
+                        }
+                        acc[d + class] += s * tv;
+                        let txk = &mut acc[d + k + class * d..d + k + (class + 1) * d];
+                        for (a, &v) in txk.iter_mut().zip(row) {
+                            *a += s * tv * v as f64;
+                        }
+                        acc[width - 1] += s * (t as f64) * (t as f64);
                     }
-                    acc[d + class] += s * tv;
-                    let txk = &mut acc[d + k + class * d..d + k + (class + 1) * d];
-                    for (a, &v) in txk.iter_mut().zip(row) {
-                        *a += s * tv * v as f64;
-                    }
-                    acc[width - 1] += s * (t as f64) * (t as f64);
-                }
-                acc
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .fold(vec![0.0f64; width], |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
-                a
-            });
+                    acc
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .fold(vec![0.0f64; width], |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
+                    a
+                })
+        };
         let m = data.n_rows() as f64;
         let mean: Vec<f64> = sums.iter().map(|v| v / m).collect();
         DataStats {

@@ -10,7 +10,7 @@ use cli::convert::{run_convert, ConvertCmd};
 use cli::cv::{run_cv, CvCmd};
 use cli::devices::{run_devices, DevicesCmd};
 use cli::fit::{run_fit, FitCmd};
-use cli::gen::{run_gen_classification, run_gen_linear, run_gen_spiral, GenCmd};
+use cli::gen::{run_gen_classification, run_gen_linear, run_gen_sparse, run_gen_spiral, GenCmd};
 use cli::path::{run_path, PathCmd};
 use cli::plot::{run_plot, PlotCmd};
 use cli::plot_regions::{run_plot_regions, PlotRegionsCmd};
@@ -129,6 +129,7 @@ fn main() -> ExitCode {
         Command::Gen(GenCmd::Linear(cmd)) => done(run_gen_linear(cmd)),
         Command::Gen(GenCmd::Spiral(cmd)) => done(run_gen_spiral(cmd)),
         Command::Gen(GenCmd::Classification(cmd)) => done(run_gen_classification(cmd)),
+        Command::Gen(GenCmd::Sparse(cmd)) => done(run_gen_sparse(cmd)),
         Command::Devices(cmd) => done(run_devices(cmd)),
         Command::Convert(cmd) => done(run_convert(cmd)),
         Command::Bench(cmd) => run_bench(cmd),

@@ -139,30 +139,35 @@ pub fn predicted_class(model: Model, z: &[f64]) -> usize {
 
 /// Loss and accuracy over all rows, accumulated in f64, in parallel over row blocks.
 pub fn metrics(model: Model, data: &Dataset, w: &Weights) -> Metrics {
-    let x = data.x_slice();
     let d = data.n_features();
     let y = data.y_slice();
-    let (loss, correct) = x
-        .par_chunks(ROWS_PER_TASK * d)
-        .zip(y.par_chunks(ROWS_PER_TASK))
-        .enumerate()
-        .map(|(block, (xb, yb))| {
+    let (loss, correct) = data
+        .par_row_blocks(ROWS_PER_TASK, |rows| {
             let mut loss = 0.0;
             let mut correct = 0usize;
-            let first = block * ROWS_PER_TASK;
-            let view = ndarray::ArrayView2::from_shape((yb.len(), d), xb).expect("block shape");
-            let zs = w.logits(view);
-            for (i, (zi, &t)) in zs.rows().into_iter().zip(yb).enumerate() {
-                let z = zi.as_slice().expect("standard layout");
+            let mut tally = |i: usize, z: &[f64]| {
                 // Weighted loss (ŵ = 1 without weights: the product is exact); plain accuracy.
-                loss += data.row_weight(first + i) * row_loss(model, z, t);
-                correct += usize::from(predicted_class(model, z) as f32 == t);
+                loss += data.row_weight(i) * row_loss(model, z, y[i]);
+                correct += usize::from(predicted_class(model, z) as f32 == y[i]);
+            };
+            if w.is_network() && !data.is_sparse() {
+                // A network's forward pass runs on the whole block.
+                let xb = &data.x_slice()[rows.start * d..rows.end * d];
+                let view = ndarray::ArrayView2::from_shape((rows.len(), d), xb).expect("block");
+                for (k, zi) in w.logits(view).rows().into_iter().enumerate() {
+                    tally(rows.start + k, zi.as_slice().expect("standard layout"));
+                }
+            } else {
+                let mut z = vec![0.0; w.outputs];
+                for i in rows {
+                    w.logits_row(data.row(i), &mut z);
+                    tally(i, &z);
+                }
             }
             (loss, correct)
         })
         // Collected, then added in block order: the same sum whatever rayon's split (a
         // parallel reduce would pair the blocks differently from run to run).
-        .collect::<Vec<_>>()
         .into_iter()
         .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let m = data.n_rows() as f64;
@@ -205,6 +210,16 @@ pub fn evaluate(model: Model, data: &Dataset, penalty: &Penalty, w: &Weights) ->
 /// The data loss and its gradient (1/m) Σᵢ rᵢ ⊗ [xᵢ, 1] (in the shape of `w`), in one pass.
 pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64, Weights) {
     let d = data.n_features();
+    let m = data.n_rows() as f64;
+    if data.is_sparse() {
+        // Residuals row by row, then Xᵀr column by column (no dense partial sums per task).
+        let (loss, resid) = weighted_residuals(model, data, w, true);
+        let sum = xt_times(data, &resid, w.outputs);
+        return (
+            loss / m,
+            Weights::from_values(w.outputs, d, sum.into_iter().map(|v| v / m).collect()),
+        );
+    }
     let stride = d + 1;
     let x = data.x_slice();
     let y = data.y_slice();
@@ -240,11 +255,87 @@ pub fn loss_and_data_gradient(model: Model, data: &Dataset, w: &Weights) -> (f64
             a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
             (la + lb, a)
         });
-    let m = data.n_rows() as f64;
     (
         loss / m,
         Weights::from_values(w.outputs, d, sum.into_iter().map(|v| v / m).collect()),
     )
+}
+
+/// Every row's K residuals times its sample weight (n × K, row-major), and Σ ŵ·loss when
+/// `with_loss`: the first half of a sparse gradient (twin of shaders/sparse_residuals.wgsl).
+pub fn weighted_residuals(
+    model: Model,
+    data: &Dataset,
+    w: &Weights,
+    with_loss: bool,
+) -> (f64, Vec<f64>) {
+    let y = data.y_slice();
+    let k_out = w.outputs;
+    let blocks = data.par_row_blocks(ROWS_PER_TASK, |rows| {
+        let mut out = Vec::with_capacity(rows.len() * k_out);
+        let mut z = vec![0.0; k_out];
+        let mut loss = 0.0;
+        for i in rows {
+            w.logits_row(data.row(i), &mut z);
+            let s = data.row_weight(i);
+            if with_loss {
+                loss += s * row_loss(model, &z, y[i]);
+            }
+            residuals(model, &mut z, y[i]);
+            out.extend(z.iter().map(|r| r * s));
+        }
+        (loss, out)
+    });
+    let mut resid = Vec::with_capacity(data.n_rows() * k_out);
+    let mut loss = 0.0;
+    for (l, r) in blocks {
+        loss += l;
+        resid.extend(r);
+    }
+    (loss, resid)
+}
+
+/// Σᵢ cᵢₖ·[xᵢ, 1] for K coefficients per row (`c`: n × K, row-major), as K × (d + 1): the second
+/// half of a sparse gradient, Xᵀr. Sparse X goes column by column over its CSC copy (columns in
+/// parallel, each summed in row order: the same result whatever the split); dense X by rows.
+pub fn xt_times(data: &Dataset, c: &[f64], k_out: usize) -> Vec<f64> {
+    let d = data.n_features();
+    let stride = d + 1;
+    let mut out = vec![0.0; k_out * stride];
+    match data.x.csr() {
+        Some(csr) => {
+            let csc = csr.csc();
+            for k in 0..k_out {
+                let ok = &mut out[k * stride..(k + 1) * stride];
+                ok[..d]
+                    .par_chunks_mut(4096)
+                    .enumerate()
+                    .for_each(|(b, chunk)| {
+                        for (o, slot) in chunk.iter_mut().enumerate() {
+                            let (rows, vals) = csc.column(b * 4096 + o);
+                            *slot = rows
+                                .iter()
+                                .zip(vals)
+                                .map(|(&i, &v)| c[i as usize * k_out + k] * v as f64)
+                                .sum();
+                        }
+                    });
+                ok[d] = (0..data.n_rows()).map(|i| c[i * k_out + k]).sum();
+            }
+        }
+        None => {
+            for i in 0..data.n_rows() {
+                let row = data.row(i);
+                for k in 0..k_out {
+                    let r = c[i * k_out + k];
+                    let ok = &mut out[k * stride..(k + 1) * stride];
+                    row.add_scaled(r, &mut ok[..d]);
+                    ok[d] += r;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// ∇ of the data loss alone.

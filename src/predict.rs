@@ -207,8 +207,23 @@ impl Predictor {
             .model
             .is_classifier()
             .then(|| ndarray::Array2::<f64>::zeros((n, self.classes.as_ref().map_or(1, Vec::len))));
-        for (b, block) in data.x.view().axis_chunks_iter(Axis(0), PREDICT_ROWS).enumerate() {
-            let logits = self.weights.logits(block);
+        let mut z_row = vec![0.0; self.weights.outputs];
+        for b in 0..n.div_ceil(PREDICT_ROWS) {
+            let rows = b * PREDICT_ROWS..((b + 1) * PREDICT_ROWS).min(n);
+            let logits = match data.x.csr() {
+                // Sparse rows one by one (a network needs dense data: see fit's checks).
+                Some(_) => {
+                    let mut l = ndarray::Array2::zeros((rows.len(), self.weights.outputs));
+                    for (r, i) in rows.clone().enumerate() {
+                        self.weights.logits_row(data.row(i), &mut z_row);
+                        l.row_mut(r).assign(&ndarray::ArrayView1::from(&z_row));
+                    }
+                    l
+                }
+                None => self
+                    .weights
+                    .logits(data.x.view().slice(ndarray::s![rows.clone(), ..])),
+            };
             for (r, z) in logits.rows().into_iter().enumerate() {
                 let z = z.as_slice().expect("standard layout");
                 if !self.model.is_classifier() {

@@ -161,6 +161,20 @@ impl Weights {
         out
     }
 
+    /// [`Weights::logits_into`] for a dense or sparse row (networks take dense rows only).
+    #[inline]
+    pub fn logits_row(&self, row: crate::data::Row, z: &mut [f64]) {
+        match row {
+            crate::data::Row::Dense(x) => self.logits_into(x, z),
+            sparse => {
+                for (k, zk) in z.iter_mut().enumerate().take(self.outputs) {
+                    let r = self.row(k);
+                    *zk = sparse.dot(r) + r[self.features];
+                }
+            }
+        }
+    }
+
     /// The K logits z_k = x·w_k + b_k of one row, accumulated in f64 (a network: its forward
     /// pass).
     pub fn logits_into(&self, row: &[f32], z: &mut [f64]) {

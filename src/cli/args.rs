@@ -24,8 +24,9 @@ pub(crate) struct ViewArgs {
 
 #[derive(Args)]
 pub(crate) struct DataArgs {
-    /// Data file: .csv (header row), .npy (X; y from --target-file) or .libsvm/.svm
-    /// (label idx:value ...). Default: a built-in problem.
+    /// Data file: .csv (header row), .npy (X; y from --target-file), .libsvm/.svm
+    /// (label idx:value ...) or SciPy's sparse .npz (y from --target-file). Default: a built-in
+    /// problem.
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// File format, when the extension does not say.
@@ -40,6 +41,12 @@ pub(crate) struct DataArgs {
     /// Width of LIBSVM data (default: the largest index in the file).
     #[arg(long)]
     pub(crate) features: Option<usize>,
+    /// Keep LIBSVM data sparse (CSR) whatever its density (default: sparse below 10% stored).
+    #[arg(long, conflicts_with = "dense")]
+    pub(crate) sparse: bool,
+    /// Densify LIBSVM data whatever its density.
+    #[arg(long)]
+    pub(crate) dense: bool,
     /// Most distinct labels a classifier's target may have.
     #[arg(long, default_value_t = labels::DEFAULT_MAX_CLASSES)]
     pub(crate) max_classes: usize,
@@ -62,11 +69,23 @@ pub(crate) struct DataArgs {
     pub(crate) class_weight: Option<ClassWeight>,
 }
 
+impl DataArgs {
+    /// `--sparse` / `--dense` as [`gpu_regfit::data::LoadOptions::sparse`].
+    pub(crate) fn sparse_choice(&self) -> Option<bool> {
+        match (self.sparse, self.dense) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum FormatArg {
     Csv,
     Npy,
     Libsvm,
+    Npz,
 }
 
 impl FormatArg {
@@ -75,6 +94,7 @@ impl FormatArg {
             FormatArg::Csv => Format::Csv,
             FormatArg::Npy => Format::Npy,
             FormatArg::Libsvm => Format::Libsvm,
+            FormatArg::Npz => Format::Npz,
         }
     }
 }

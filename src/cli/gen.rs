@@ -14,6 +14,39 @@ pub(crate) enum GenCmd {
     Spiral(GenSpiral),
     /// Gaussian clusters whose class depends on --informative features only.
     Classification(GenClassification),
+    /// Sparse X with power-law column frequencies (as words in text), written as .libsvm or
+    /// SciPy .npz; y linear or logistic (0/1) from --informative true coefficients.
+    Sparse(GenSparse),
+}
+
+#[derive(Args)]
+pub(crate) struct GenSparse {
+    #[arg(long)]
+    rows: usize,
+    #[arg(long)]
+    features: usize,
+    /// Expected fraction of rows × features stored (e.g. 1e-4).
+    #[arg(long)]
+    density: f64,
+    #[arg(long)]
+    informative: usize,
+    #[arg(long, value_enum, default_value = "linear")]
+    model: SparseModelArg,
+    /// Standard deviation of the noise on a linear target.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    noise: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output: .libsvm/.svm, or .npz (y in <stem>.target.npy). The true coefficients (by LIBSVM
+    /// index) go to FILE.truth.json.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SparseModelArg {
+    Linear,
+    Logistic,
 }
 
 #[derive(Args)]
@@ -130,6 +163,58 @@ pub(crate) fn run_gen_spiral(cmd: GenSpiral) -> anyhow::Result<()> {
         seed: cmd.seed,
     })?;
     write_generated(&cmd.out, &data)
+}
+
+pub(crate) fn run_gen_sparse(cmd: GenSparse) -> anyhow::Result<()> {
+    report::check_writable(&cmd.out)?;
+    let format = Format::from_path(&cmd.out).ok();
+    if !matches!(format, Some(Format::Libsvm | Format::Npz)) {
+        return Err(Error::Format {
+            path: cmd.out,
+            message: "unknown output type: expected .libsvm/.svm or .npz".into(),
+        }
+        .into());
+    }
+    let (data, truth) = generate::sparse(&generate::SparseSpec {
+        rows: cmd.rows,
+        features: cmd.features,
+        density: cmd.density,
+        informative: cmd.informative,
+        model: match cmd.model {
+            SparseModelArg::Linear => generate::SparseModel::Linear,
+            SparseModelArg::Logistic => generate::SparseModel::Logistic,
+        },
+        noise: cmd.noise,
+        seed: cmd.seed,
+    })?;
+    let csr = data.x.csr().expect("gen sparse keeps X sparse");
+    if format == Some(Format::Npz) {
+        let y_path = data::default_target_path(&cmd.out);
+        data::write_npz(csr, &cmd.out)?;
+        data::write_npy_files_y(&data.y, &y_path)?;
+        println!(
+            "wrote {} (X: {} × {}, {} stored) and {} (y)",
+            cmd.out.display(),
+            data.n_rows(),
+            data.n_features(),
+            csr.nnz(),
+            y_path.display()
+        );
+    } else {
+        data::write_libsvm(&data, &cmd.out)?;
+        println!(
+            "wrote {} ({} × {}, {} stored)",
+            cmd.out.display(),
+            data.n_rows(),
+            data.n_features(),
+            csr.nnz()
+        );
+    }
+    write_truth(
+        &cmd.out,
+        &truth,
+        "nonzero true coefficients by LIBSVM index",
+    )
 }
 
 pub(crate) fn run_gen_classification(cmd: GenClassification) -> anyhow::Result<()> {

@@ -40,6 +40,7 @@ pub(crate) fn load_data(
         target_file: args.target_file.as_deref(),
         text_target: cfg.model.is_classifier(),
         features: args.features,
+        sparse: args.sparse_choice(),
     };
     let mut data = match &args.data {
         Some(path) => Dataset::load(path, &options)?,

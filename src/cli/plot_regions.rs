@@ -56,6 +56,8 @@ fn load_points(cmd: &PlotRegionsCmd, predictor: &Predictor) -> anyhow::Result<Da
         target_file: None,
         text_target: predictor.model.is_classifier(),
         features: Some(predictor.feature_names.len()),
+        // Two features: always dense.
+        sparse: Some(false),
     };
     let loaded = Dataset::load(&cmd.data, &options)?;
     let (mut points, warning) = predictor.align(loaded)?;

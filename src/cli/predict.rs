@@ -59,9 +59,18 @@ pub(crate) fn run_predict(cmd: PredictCmd) -> anyhow::Result<()> {
         }
         Format::Npy => (data::read_npy_x(&cmd.data)?, false),
         Format::Libsvm => (
-            data::read_libsvm(&cmd.data, Some(predictor.feature_names.len()))?,
+            data::read_libsvm(&cmd.data, Some(predictor.feature_names.len()), None)?,
             true,
         ),
+        Format::Npz => {
+            // Scored when its <stem>.target.npy is there.
+            let y = data::default_target_path(&cmd.data);
+            if y.exists() {
+                (data::read_npz(&cmd.data, &y)?, true)
+            } else {
+                (data::read_npz_x_only(&cmd.data)?, false)
+            }
+        }
     };
     let (mut data, warning) = predictor.align(data)?;
     if let Some(w) = warning {

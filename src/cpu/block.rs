@@ -84,7 +84,23 @@ pub fn block_rows(
     losses: bool,
 ) -> Vec<(f64, Weights)> {
     let first = &parts.data[parts.all()];
-    let (x, y) = (first.x_slice(), first.y_slice());
+    if first.is_sparse() {
+        // Sparse: each model's residuals, then Xᵀr by columns (no dense sums per row block).
+        let m = first.n_rows() as f64;
+        return points
+            .iter()
+            .map(|(part, w)| {
+                let data = &parts.data[*part];
+                let (loss, c) = objective::weighted_residuals(model, data, w, losses);
+                let grad = objective::xt_times(data, &c, w.outputs)
+                    .into_iter()
+                    .map(|v| v / m)
+                    .collect();
+                (loss / m, Weights::from_values(w.outputs, w.features, grad))
+            })
+            .collect();
+    }
+    let y = first.y_slice();
     let d = first.n_features();
     let stride = d + 1;
     let widths: Vec<usize> = points.iter().map(|(_, w)| w.values.len()).collect();
@@ -104,26 +120,29 @@ pub fn block_rows(
         .map(|start| {
             let mut acc = vec![0.0f64; total];
             let mut z = Vec::new();
-            for i in start..(start + ROWS_PER_TASK).min(n) {
-                let row = &x[i * d..(i + 1) * d];
+            for (i, &yi) in y
+                .iter()
+                .enumerate()
+                .take((start + ROWS_PER_TASK).min(n))
+                .skip(start)
+            {
+                let row = first.row(i);
                 for (k, (part, w)) in points.iter().enumerate() {
                     let s = parts.data[*part].row_weight(i);
                     if s == 0.0 {
                         continue;
                     }
                     z.resize(w.outputs, 0.0);
-                    w.logits_into(row, &mut z);
+                    w.logits_row(row, &mut z);
                     let a = &mut acc[offsets[k]..offsets[k] + widths[k] + 1];
                     if losses {
-                        a[widths[k]] += s * objective::row_loss(model, &z, y[i]);
+                        a[widths[k]] += s * objective::row_loss(model, &z, yi);
                     }
-                    objective::residuals(model, &mut z, y[i]);
+                    objective::residuals(model, &mut z, yi);
                     for (o, &r) in z.iter().enumerate() {
                         let r = r * s;
                         let ao = &mut a[o * stride..(o + 1) * stride];
-                        for (v, &xv) in ao[..d].iter_mut().zip(row) {
-                            *v += r * xv as f64;
-                        }
+                        row.add_scaled(r, &mut ao[..d]);
                         ao[d] += r;
                     }
                 }
@@ -174,7 +193,7 @@ impl<'a> GramEngine<'a> {
     pub fn new(model: Model, parts: &'a Parts) -> Option<Self> {
         let data = &parts.data[parts.all()];
         let (n, d) = (data.n_rows(), data.n_features());
-        if model != Model::Linear || d > GRAM_MAX_FEATURES || n < 2 * (d + 1) {
+        if model != Model::Linear || data.is_sparse() || d > GRAM_MAX_FEATURES || n < 2 * (d + 1) {
             return None;
         }
         let p = d + 1;

@@ -23,26 +23,27 @@ pub fn grad_partials(
     w: &Weights,
     out: &mut [f64],
 ) {
-    let (x, y, row_weight) = (data.x_slice(), data.y_slice(), data.row_weights());
+    let (y, row_weight) = (data.y_slice(), data.row_weights());
     let d = w.features;
     let stride = d + 1;
     let rows = &order[batch.start..batch.start + batch.rows];
+    let residual = |i: usize, z: &mut [f64]| {
+        w.logits_row(data.row(i), z);
+        objective::residuals(model, z, y[i]);
+        if let Some(s) = row_weight {
+            let s = s[i] as f64;
+            z.iter_mut().for_each(|r| *r *= s);
+        }
+    };
     let accumulate = |acc: &mut [f64], chunk: &[u32]| {
         let mut z = vec![0.0; w.outputs];
         for &i in chunk {
             let i = i as usize;
-            let row = &x[i * d..(i + 1) * d];
-            w.logits_into(row, &mut z);
-            objective::residuals(model, &mut z, y[i]);
-            if let Some(s) = row_weight {
-                let s = s[i] as f64;
-                z.iter_mut().for_each(|r| *r *= s);
-            }
+            residual(i, &mut z);
+            let row = data.row(i);
             for (k, &r) in z.iter().enumerate() {
                 let acc_k = &mut acc[k * stride..(k + 1) * stride];
-                for (a, &v) in acc_k[..d].iter_mut().zip(row) {
-                    *a += r * v as f64;
-                }
+                row.add_scaled(r, &mut acc_k[..d]);
                 acc_k[d] += r;
             }
         }
@@ -50,6 +51,29 @@ pub fn grad_partials(
     out.iter_mut().for_each(|v| *v = 0.0);
     if rows.len() < 2 * ROWS_PER_TASK {
         accumulate(out, rows);
+    } else if data.is_sparse() {
+        // Twin of the sparse engine's two passes: the batch's residuals (0 for other rows),
+        // then Xᵀr by columns, with no dense partial sums per task.
+        let k_out = w.outputs;
+        let mut c = vec![0.0; data.n_rows() * k_out];
+        let parts: Vec<Vec<f64>> = rows
+            .par_chunks(ROWS_PER_TASK)
+            .map(|chunk| {
+                let mut z = vec![0.0; k_out];
+                let mut r = Vec::with_capacity(chunk.len() * k_out);
+                for &i in chunk {
+                    residual(i as usize, &mut z);
+                    r.extend_from_slice(&z);
+                }
+                r
+            })
+            .collect();
+        for (chunk, r) in rows.chunks(ROWS_PER_TASK).zip(parts) {
+            for (&i, zi) in chunk.iter().zip(r.chunks_exact(k_out)) {
+                c[i as usize * k_out..(i as usize + 1) * k_out].copy_from_slice(zi);
+            }
+        }
+        out.copy_from_slice(&objective::xt_times(data, &c, k_out));
     } else {
         let width = out.len();
         let sum = rows
@@ -158,7 +182,6 @@ pub fn data_loss(model: Model, data: &Dataset, w: &Weights) -> Metrics {
 /// of a classifier's dual (see gap.rs), with p′ = c·(1 − τ)·P + c·τ·q + (1 − c)·onehot(y) and P
 /// the row's class probabilities. Every term of p′ is ≥ 0, so nothing cancels.
 pub fn dual_loss(model: Model, data: &Dataset, w: &Weights, point: &crate::gap::DualPoint) -> f64 {
-    let d = data.n_features();
     let classes = if model == Model::Softmax {
         w.outputs
     } else {
@@ -169,31 +192,26 @@ pub fn dual_loss(model: Model, data: &Dataset, w: &Weights, point: &crate::gap::
         point.c * point.tau,
         1.0 - point.c,
     );
+    let y = data.y_slice();
     let sum = data
-        .x_slice()
-        .par_chunks(ROWS_PER_TASK * d)
-        .zip(data.y_slice().par_chunks(ROWS_PER_TASK))
-        .enumerate()
-        .map(|(block, (xb, yb))| {
+        .par_row_blocks(ROWS_PER_TASK, |rows| {
             let mut z = vec![0.0; w.outputs];
             let mut p = vec![0.0; classes];
             let mut acc = 0.0;
-            let first = block * ROWS_PER_TASK;
-            for (i, (row, &t)) in xb.chunks_exact(d).zip(yb).enumerate() {
-                w.logits_into(row, &mut z);
+            for i in rows {
+                w.logits_row(data.row(i), &mut z);
                 objective::probabilities(model, &z, &mut p);
                 let mut term = 0.0;
                 for (k, &pk) in p.iter().enumerate() {
-                    let v = a * pk + b * point.q[k] + keep * f64::from(u8::from(k as f32 == t));
+                    let v = a * pk + b * point.q[k] + keep * f64::from(u8::from(k as f32 == y[i]));
                     if v > 0.0 {
                         term += v * v.ln();
                     }
                 }
-                acc += data.row_weight(first + i) * term;
+                acc += data.row_weight(i) * term;
             }
             acc
         })
-        .collect::<Vec<_>>()
         .into_iter()
         .sum::<f64>();
     sum / data.n_rows() as f64
@@ -205,6 +223,19 @@ pub fn dual_loss(model: Model, data: &Dataset, w: &Weights, point: &crate::gap::
 pub fn gram_times(data: &Dataset, v: &[f64]) -> Vec<f64> {
     let d = data.n_features();
     let w = Weights::from_values(1, d, v.to_vec());
+    if data.is_sparse() {
+        let c: Vec<f64> = data
+            .par_row_blocks(ROWS_PER_TASK, |rows| {
+                rows.map(|i| (data.row(i).dot(&w.values) + v[d]) * data.row_weight(i))
+                    .collect::<Vec<_>>()
+            })
+            .concat();
+        let m = data.n_rows() as f64;
+        return objective::xt_times(data, &c, 1)
+            .into_iter()
+            .map(|s| s / m)
+            .collect();
+    }
     let sum = data
         .x_slice()
         .par_chunks(ROWS_PER_TASK * d)

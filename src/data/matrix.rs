@@ -1,8 +1,11 @@
 //! The design matrix X: rows × features, f32, row-major. Either owned, or a read-only memory map of
 //! an .npy file, so a 10 GB X is uploaded to the GPU (or streamed) straight from the page cache
 //! without first being copied into a Vec. An owned X is shared (Arc): cloning a dataset to give it
-//! other row weights (a cross-validation fold) does not copy X.
+//! other row weights (a cross-validation fold) does not copy X. Sparse X (CSR, [`Csr`]) is a third
+//! store: every path that reads X either goes row by row through [`Matrix::row`] or is for dense
+//! data only (its command refuses sparse input first, see `Dataset::require_dense`).
 
+use super::sparse::{Csr, Row};
 use ndarray::{Array2, ArrayView2};
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +25,7 @@ enum Store {
         map: Arc<memmap2::Mmap>,
         offset: usize,
     },
+    Sparse(Arc<Csr>),
 }
 
 impl Matrix {
@@ -51,9 +55,49 @@ impl Matrix {
         self.cols
     }
 
-    /// All values, row-major.
+    /// Sparse X, kept as CSR.
+    pub fn sparse(csr: Csr) -> Self {
+        Matrix {
+            rows: csr.nrows(),
+            cols: csr.ncols(),
+            store: Store::Sparse(Arc::new(csr)),
+        }
+    }
+
+    pub fn is_sparse(&self) -> bool {
+        matches!(self.store, Store::Sparse(_))
+    }
+
+    /// The CSR arrays of sparse X.
+    pub fn csr(&self) -> Option<&Csr> {
+        match &self.store {
+            Store::Sparse(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The CSR arrays of sparse X, for writing (copied first when shared).
+    pub fn csr_mut(&mut self) -> Option<&mut Csr> {
+        match &mut self.store {
+            Store::Sparse(c) => Some(Arc::make_mut(c)),
+            _ => None,
+        }
+    }
+
+    /// Row i, dense or sparse.
+    #[inline]
+    pub fn row(&self, i: usize) -> Row<'_> {
+        match &self.store {
+            Store::Sparse(c) => c.row(i),
+            _ => Row::Dense(&self.as_slice()[i * self.cols..(i + 1) * self.cols]),
+        }
+    }
+
+    /// All values, row-major. Dense X only: the callers of a sparse dataset go through
+    /// [`Matrix::row`] (the commands that need dense X refuse sparse input before they start).
     pub fn as_slice(&self) -> &[f32] {
         match &self.store {
+            Store::Sparse(_) => unreachable!("dense-only path reached with sparse X"),
             Store::Owned(a) => a
                 .as_slice()
                 .expect("Matrix keeps owned X in standard layout"),
@@ -75,7 +119,7 @@ impl Matrix {
         }
         match &mut self.store {
             Store::Owned(a) => Arc::make_mut(a),
-            Store::Mapped { .. } => unreachable!("converted above"),
+            _ => unreachable!("converted above (sparse X is written through csr_mut)"),
         }
     }
 
@@ -107,7 +151,11 @@ impl fmt::Debug for Matrix {
             "Matrix({} × {}, {})",
             self.rows,
             self.cols,
-            if self.is_mapped() { "mapped" } else { "owned" }
+            match self.store {
+                Store::Owned(_) => "owned",
+                Store::Mapped { .. } => "mapped",
+                Store::Sparse(_) => "sparse",
+            }
         )
     }
 }

@@ -7,6 +7,8 @@ pub mod labels;
 mod libsvm;
 mod matrix;
 mod npy;
+mod npz;
+pub mod sparse;
 pub mod split;
 pub mod standardize;
 pub mod weights;
@@ -17,14 +19,16 @@ use std::path::Path;
 
 pub use csv_reader::{csv_headers, format_csv, read_csv, read_csv_with, CsvTarget};
 pub use labels::Label;
-pub use libsvm::read_libsvm;
+pub use libsvm::{read_libsvm, write_libsvm};
 pub use matrix::Matrix;
-pub use npy::{default_target_path, read_npy_pair, read_npy_x, write_npy_files};
+pub use npy::{default_target_path, read_npy_pair, read_npy_x, write_npy_files, write_npy_files_y};
+pub use npz::{read_npz, read_npz_x, read_npz_x_only, write_npz};
+pub use sparse::{Csc, Csr, Row, MAX_SPARSE_FEATURES};
 pub use standardize::Standardizer;
 
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Rows × features, row-major; owned or memory-mapped.
+    /// Rows × features: dense row-major (owned or memory-mapped), or sparse CSR.
     pub x: Matrix,
     pub y: Array1<f32>,
     pub feature_names: Vec<String>,
@@ -87,6 +91,8 @@ pub enum Format {
     Csv,
     Npy,
     Libsvm,
+    /// SciPy's `save_npz` (CSR or CSC), y in `<stem>.target.npy`.
+    Npz,
 }
 
 impl Format {
@@ -101,11 +107,12 @@ impl Format {
             Some("csv") => Ok(Format::Csv),
             Some("npy") => Ok(Format::Npy),
             Some("libsvm" | "svm" | "svmlight") => Ok(Format::Libsvm),
+            Some("npz") => Ok(Format::Npz),
             _ => Err(Error::Format {
                 path: path.into(),
-                message:
-                    "unknown file type: expected .csv, .npy or .libsvm/.svm (or pass --format)"
-                        .into(),
+                message: "unknown file type: expected .csv, .npy, .npz or .libsvm/.svm (or pass \
+                          --format)"
+                    .into(),
             }),
         }
     }
@@ -123,10 +130,16 @@ pub struct LoadOptions<'a> {
     pub text_target: bool,
     /// Width of LIBSVM data (default: the largest index).
     pub features: Option<usize>,
+    /// LIBSVM: Some(true) keeps X sparse (`--sparse`), Some(false) densifies it (`--dense`),
+    /// None decides by density ([`SPARSE_BELOW_DENSITY`]). .npz is always sparse.
+    pub sparse: Option<bool>,
 }
 
-/// Most feature columns a dataset may have (a dense model wider than this is out of scope, and a
-/// stray LIBSVM index must not ask for terabytes).
+/// LIBSVM data with fewer stored entries than this fraction of rows × features stays sparse.
+pub const SPARSE_BELOW_DENSITY: f64 = 0.1;
+
+/// Most feature columns dense data may have (a dense model wider than this is out of scope, and
+/// a stray LIBSVM index must not ask for terabytes). Sparse data goes to [`MAX_SPARSE_FEATURES`].
 pub const MAX_FEATURES: usize = 1 << 20;
 
 /// Bytes of memory the system can still give (Linux: MemAvailable), to refuse a dense matrix that
@@ -162,9 +175,67 @@ impl Dataset {
         self.x.ncols()
     }
 
-    /// X as one row-major slice (rows × features).
+    /// X as one row-major slice (rows × features). Dense X only (see [`Dataset::require_dense`]).
     pub fn x_slice(&self) -> &[f32] {
         self.x.as_slice()
+    }
+
+    /// Row i of X, dense or sparse.
+    #[inline]
+    pub fn row(&self, i: usize) -> Row<'_> {
+        self.x.row(i)
+    }
+
+    pub fn is_sparse(&self) -> bool {
+        self.x.is_sparse()
+    }
+
+    /// An error naming the data when X is sparse and `what` needs it dense.
+    pub fn require_dense(&self, what: &str) -> Result<()> {
+        match self.x.csr() {
+            Some(c) => Err(Error::Format {
+                path: self.source.clone().into(),
+                message: format!(
+                    "X is sparse ({} × {}, {} stored values); {what} needs dense data (for a \
+                     narrow LIBSVM file pass --dense)",
+                    c.nrows(),
+                    c.ncols(),
+                    c.nnz()
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes of X as stored: rows × features × 4 dense, or the CSR arrays.
+    pub fn x_bytes(&self) -> u64 {
+        match self.x.csr() {
+            Some(c) => c.bytes(),
+            None => 4 * self.n_rows() as u64 * self.n_features() as u64,
+        }
+    }
+
+    /// Stored entries of X (rows × features when dense).
+    pub fn x_nnz(&self) -> u64 {
+        match self.x.csr() {
+            Some(c) => c.nnz() as u64,
+            None => self.n_rows() as u64 * self.n_features() as u64,
+        }
+    }
+
+    /// Calls `f` on consecutive ranges of `rows_per_task` rows in parallel, the results in order
+    /// (so sums over them are the same whatever rayon's split).
+    pub fn par_row_blocks<T: Send>(
+        &self,
+        rows_per_task: usize,
+        f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
+    ) -> Vec<T> {
+        use rayon::prelude::*;
+        let n = self.n_rows();
+        (0..n.div_ceil(rows_per_task))
+            .into_par_iter()
+            .map(|b| f(b * rows_per_task..((b + 1) * rows_per_task).min(n)))
+            .collect()
     }
 
     pub fn y_slice(&self) -> &[f32] {
@@ -199,7 +270,7 @@ impl Dataset {
                 message: "no feature columns".into(),
             });
         }
-        if x.ncols() > MAX_FEATURES {
+        if !x.is_sparse() && x.ncols() > MAX_FEATURES {
             return Err(Error::Format {
                 path: path.into(),
                 message: format!(
@@ -208,8 +279,11 @@ impl Dataset {
                 ),
             });
         }
-        // One parallel pass (a mapped X is read, not copied).
-        if let Some(i) = x.as_slice().par_iter().position_first(|v| !v.is_finite()) {
+        // One parallel pass (a mapped X is read, not copied; a CSR was checked when built).
+        if let Some(i) = (!x.is_sparse())
+            .then(|| x.as_slice().par_iter().position_first(|v| !v.is_finite()))
+            .flatten()
+        {
             return Err(Error::NonFinite {
                 path: path.into(),
                 what: "X",
@@ -256,14 +330,18 @@ impl Dataset {
 
     /// The rows `rows` of this dataset (same names and classes), for validation splits.
     pub fn select(&self, rows: &[usize]) -> Dataset {
-        Dataset {
-            x: Matrix::from(
+        let x = match self.x.csr() {
+            Some(c) => Matrix::sparse(c.select(rows)),
+            None => Matrix::from(
                 self.x
                     .view()
                     .select(ndarray::Axis(0), rows)
                     .as_standard_layout()
                     .into_owned(),
             ),
+        };
+        Dataset {
+            x,
             y: self.y.select(ndarray::Axis(0), rows),
             feature_names: self.feature_names.clone(),
             target_name: self.target_name.clone(),
@@ -348,7 +426,8 @@ impl Dataset {
     }
 
     /// Reads `.csv` (header row; target column `target`, default the last), `.npy` (X in `path`,
-    /// y in `target_file`, default `<stem>.target.npy`) or LIBSVM text (`label idx:value ...`).
+    /// y in `target_file`, default `<stem>.target.npy`), LIBSVM text (`label idx:value ...`,
+    /// sparse or dense) or SciPy's sparse `.npz` (y as for .npy).
     pub fn load(path: &Path, options: &LoadOptions) -> Result<Self> {
         let format = match options.format {
             Some(f) => f,
@@ -360,7 +439,11 @@ impl Dataset {
                 read_npy_pair(path, options.target_file.unwrap_or(&default_y))
             }
             Format::Csv => read_csv(path, options.target, options.text_target),
-            Format::Libsvm => read_libsvm(path, options.features),
+            Format::Libsvm => read_libsvm(path, options.features, options.sparse),
+            Format::Npz => {
+                let default_y = default_target_path(path);
+                read_npz(path, options.target_file.unwrap_or(&default_y))
+            }
         }
     }
 }

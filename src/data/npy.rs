@@ -153,17 +153,21 @@ fn read_x(path: &Path) -> Result<Matrix> {
     }
 }
 
+/// y: a 1-D f32/f64 array, or an n×1 column.
+pub(crate) fn read_target(y_path: &Path) -> Result<Array1<f32>> {
+    check_declared_size(y_path)?;
+    match read_array::<Ix1>(y_path) {
+        Ok(y) => Ok(y),
+        Err(first) => match read_array::<Ix2>(y_path) {
+            Ok(y2) if y2.ncols() == 1 => Ok(y2.column(0).to_owned()),
+            _ => Err(first),
+        },
+    }
+}
+
 pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     let x = read_x(x_path)?;
-    check_declared_size(y_path)?;
-    let y: Array1<f32> = match read_array::<Ix1>(y_path) {
-        Ok(y) => y,
-        // An n×1 column is accepted as well.
-        Err(first) => match read_array::<Ix2>(y_path) {
-            Ok(y2) if y2.ncols() == 1 => y2.column(0).to_owned(),
-            _ => return Err(first),
-        },
-    };
+    let y = read_target(y_path)?;
     if x.nrows() != y.len() {
         return Err(Error::LengthMismatch {
             path: y_path.into(),
@@ -193,6 +197,12 @@ pub fn write_npy_files(
     crate::report::write_atomic_with(x_path, |w| x.write_npy(w).map_err(npy))?;
     crate::report::write_atomic_with(y_path, |w| y.write_npy(w).map_err(npy))?;
     Ok(())
+}
+
+/// Writes y (f32, 1-D) to `y_path` as .npy, atomically.
+pub fn write_npy_files_y(y: &Array1<f32>, y_path: &Path) -> Result<()> {
+    let npy = |e: ndarray_npy::WriteNpyError| std::io::Error::other(e.to_string());
+    crate::report::write_atomic_with(y_path, |w| y.write_npy(w).map_err(npy))
 }
 
 #[cfg(test)]

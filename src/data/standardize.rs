@@ -12,10 +12,38 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// Computes column means and standard deviations in f64 and rescales X in place.
+    /// Computes column means and standard deviations in f64 and rescales X in place. Sparse X is
+    /// only scaled (mean kept at 0: centering would fill every zero); with an unpenalized
+    /// intercept the fitted coefficients are the same, the intercept absorbs the means.
     pub fn fit_transform(data: &mut Dataset) -> Self {
         let n = data.n_rows() as f64;
         let d = data.n_features();
+        if let Some(csr) = data.x.csr() {
+            let (mut sum, mut sq) = (vec![0.0f64; d], vec![0.0f64; d]);
+            for (&j, &v) in csr.indices().iter().zip(csr.values()) {
+                sum[j as usize] += v as f64;
+                sq[j as usize] += v as f64 * v as f64;
+            }
+            let std = sum
+                .iter()
+                .zip(&sq)
+                .map(|(s, q)| {
+                    let mean = s / n;
+                    let sd = (q / n - mean * mean).max(0.0).sqrt();
+                    if sd <= 1e-12 * mean.abs().max(1.0) {
+                        0.0
+                    } else {
+                        sd
+                    }
+                })
+                .collect();
+            let standardizer = Standardizer {
+                mean: vec![0.0; d],
+                std,
+            };
+            standardizer.transform(data);
+            return standardizer;
+        }
         let mut mean = vec![0.0f64; d];
         let mut sq = vec![0.0f64; d];
         for row in data.x.view().rows() {
@@ -60,6 +88,19 @@ impl Standardizer {
 
     /// Applies this scaling (learned on the training rows) to another dataset, e.g. validation.
     pub fn transform(&self, data: &mut Dataset) {
+        if let Some(csr) = data.x.csr_mut() {
+            // Scaling only (the mean is 0 for sparse data, see fit_transform).
+            let indices = csr.indices().to_vec();
+            for (v, j) in csr.values_mut().iter_mut().zip(indices) {
+                let (m, s) = (self.mean[j as usize], self.std[j as usize]);
+                *v = if s == 0.0 {
+                    0.0
+                } else {
+                    ((*v as f64 - m) / s) as f32
+                };
+            }
+            return;
+        }
         for mut row in data.x.to_mut().rows_mut() {
             for (j, v) in row.iter_mut().enumerate() {
                 *v = if self.std[j] == 0.0 {

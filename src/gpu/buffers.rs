@@ -36,6 +36,8 @@ pub struct GpuOptions {
     pub grad_kernel: Option<super::layout::GradKernel>,
     /// Keeps two dispatches per step (gradient, then update) even where one could take it.
     pub two_dispatch_steps: bool,
+    /// Sparse data: how a full-batch Xᵀr is taken (None: [`super::SparseXt::DEFAULT`]).
+    pub sparse_xt: Option<super::SparseXt>,
 }
 
 /// Picks resident shards or streaming for `n` rows of `d` features. `max_binding` is the adapter's

@@ -91,6 +91,10 @@ pub struct GpuContext {
     pub timestamps: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period: f32,
+    /// Whether shaders may add f32 atomically (Features::SHADER_FLOAT32_ATOMIC); without it the
+    /// sparse gradient adds by compare-exchange. `GPU_REGFIT_NO_FLOAT_ATOMICS=1` turns it off
+    /// (bench and tests compare the two).
+    pub float_atomics: bool,
     /// Pipelines of shaped kernels, built on first use: (kernel, features, outputs).
     shaped: Mutex<HashMap<(Kernel, usize, usize), wgpu::ComputePipeline>>,
     /// First uncaptured wgpu error (validation, out of memory), if any.
@@ -133,7 +137,15 @@ impl GpuContext {
         let desc = AdapterDesc::new(&adapter);
         // The adapter's own limits: wgpu's defaults cap a binding at 128 MiB.
         let limits = adapter.limits();
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let no_float_atomics = std::env::var_os("GPU_REGFIT_NO_FLOAT_ATOMICS")
+            .is_some_and(|v| !v.is_empty() && v != "0");
+        let wanted = if no_float_atomics {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_FLOAT32_ATOMIC
+        };
+        let features = adapter.features() & wanted;
+        let float_atomics = features.contains(wgpu::Features::SHADER_FLOAT32_ATOMIC);
         let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gpu-regfit"),
@@ -168,6 +180,7 @@ impl GpuContext {
             kernels,
             timestamps,
             timestamp_period,
+            float_atomics,
             shaped: Mutex::default(),
             errors,
             lost,

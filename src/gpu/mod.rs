@@ -8,8 +8,10 @@ pub mod kernels;
 pub mod layout;
 pub mod mlp;
 mod solver;
+pub mod sparse;
 pub mod unroll;
 
 pub use buffers::{GpuOptions, Residency};
 pub use context::{list_adapters, AdapterDesc, GpuContext};
 pub use solver::{GpuEngine, GpuSolver};
+pub use sparse::{GpuSparseEngine, SparseXt};

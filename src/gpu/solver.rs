@@ -81,6 +81,11 @@ impl Solver for GpuSolver {
         model: crate::config::Model,
         parts: &'a crate::block::Parts,
     ) -> Result<Box<dyn crate::block::BlockEngine + 'a>> {
+        if parts.data[parts.all()].is_sparse() {
+            return Ok(Box::new(super::sparse::GpuSparseBlock::new(
+                &self.ctx, model, parts,
+            )?));
+        }
         Ok(Box::new(super::block::GpuBlockEngine::new(
             self.ctx.clone(),
             model,
@@ -102,6 +107,25 @@ impl Solver for GpuSolver {
                 super::mlp::GpuMlpEngine::new(&self.ctx, data, validation, cfg, batch)?;
             return run_engine(
                 EngineRun::Sgd(&mut engine),
+                data,
+                validation,
+                cfg,
+                self.device(),
+                setup.elapsed().as_secs_f64(),
+                control,
+            );
+        }
+        if data.is_sparse() {
+            let xt = self.options.sparse_xt.unwrap_or(super::SparseXt::DEFAULT);
+            let mut engine =
+                super::sparse::GpuSparseEngine::new(&self.ctx, data, validation, cfg, None, xt)?;
+            let run = if cfg.solver == SolverKind::Apg {
+                EngineRun::Apg(&mut engine)
+            } else {
+                EngineRun::Sgd(&mut engine)
+            };
+            return run_engine(
+                run,
                 data,
                 validation,
                 cfg,

@@ -18,12 +18,20 @@ fn parse(kernel: Kernel) -> naga::Module {
 /// Parses and validates `source` (core WGSL, no extra capability), panicking with naga's report
 /// under `what`; checks that `entries` are entry points.
 fn validated(what: &str, source: &str, entries: &[&str]) -> naga::Module {
+    validated_with(what, source, entries, naga::valid::Capabilities::empty())
+}
+
+/// As [`validated`], with `capabilities` (f32 atomics for the sparse gradient's native adds).
+fn validated_with(
+    what: &str,
+    source: &str,
+    entries: &[&str],
+    capabilities: naga::valid::Capabilities,
+) -> naga::Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{what} does not parse:\n{}", e.emit_to_string(source)));
-    let mut validator = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
-    );
+    let mut validator =
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
     if let Err(e) = validator.validate(&module) {
         panic!("{what} fails validation:\n{}", e.emit_to_string(source));
     }
@@ -123,6 +131,29 @@ fn network_kernels_validate_and_their_params_agree() {
         assert_eq!(
             wgsl_struct_size(&module, "MlpParams") as usize,
             std::mem::size_of::<MlpParams>()
+        );
+    }
+}
+
+#[test]
+fn sparse_kernels_validate_and_their_params_agree() {
+    use gpu_regfit::gpu::sparse::{SparseKernel, SparseParams};
+    for kernel in SparseKernel::ALL {
+        // Without float atomics: the compare-exchange loop is core WGSL.
+        let module = validated(
+            &format!("{} (compare-exchange)", kernel.entry()),
+            &kernel.source(false),
+            &[kernel.entry()],
+        );
+        validated_with(
+            &format!("{} (f32 atomics)", kernel.entry()),
+            &kernel.source(true),
+            &[kernel.entry()],
+            naga::valid::Capabilities::SHADER_FLOAT32_ATOMIC,
+        );
+        assert_eq!(
+            wgsl_struct_size(&module, "SparseParams") as usize,
+            std::mem::size_of::<SparseParams>()
         );
     }
 }

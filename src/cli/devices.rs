@@ -21,13 +21,18 @@ pub(crate) fn run_devices(cmd: DevicesCmd) -> anyhow::Result<()> {
         return Err(Error::NoAdapter.into());
     }
     println!(
-        "{:<44} {:<8} {:<14} {:>20} {:>16}",
-        "name", "backend", "type", "max storage binding", "max buffer"
+        "{:<44} {:<8} {:<14} {:>20} {:>16} {:>12}",
+        "name", "backend", "type", "max storage binding", "max buffer", "f32 atomics"
     );
     for a in &adapters {
         println!(
-            "{:<44} {:<8} {:<14} {:>20} {:>16}",
-            a.name, a.backend, a.device_type, a.max_storage_binding, a.max_buffer
+            "{:<44} {:<8} {:<14} {:>20} {:>16} {:>12}",
+            a.name,
+            a.backend,
+            a.device_type,
+            a.max_storage_binding,
+            a.max_buffer,
+            if a.float_atomics { "yes" } else { "no" }
         );
     }
     Ok(())

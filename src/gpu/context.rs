@@ -20,6 +20,8 @@ pub struct AdapterDesc {
     pub subgroups: bool,
     /// Features::TIMESTAMP_QUERY (pass timing in `bench`).
     pub timestamps: bool,
+    /// Features::SHADER_FLOAT32_ATOMIC (the sparse gradient's atomic adds; else compare-exchange).
+    pub float_atomics: bool,
 }
 
 impl AdapterDesc {
@@ -37,6 +39,9 @@ impl AdapterDesc {
             max_buffer: limits.max_buffer_size,
             subgroups: adapter.features().contains(wgpu::Features::SUBGROUP),
             timestamps: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            float_atomics: adapter
+                .features()
+                .contains(wgpu::Features::SHADER_FLOAT32_ATOMIC),
         }
     }
 

@@ -638,6 +638,24 @@ pub fn check_inputs(data: &Dataset, validation: Option<&Dataset>, cfg: &FitConfi
     if cfg.network.is_some() {
         data.require_dense("--model mlp")?;
     }
+    // A sparse set may be millions of columns wide: refuse a model whose weights (and the
+    // solver's copies of them, about six) cannot fit in memory, before allocating any.
+    let weight_bytes =
+        cfg.model.outputs(data.n_classes()) as u128 * (data.n_features() as u128 + 1) * 8 * 6;
+    if let Some(available) = crate::data::available_memory() {
+        if weight_bytes > available as u128 {
+            return Err(Error::Format {
+                path: data.source.clone().into(),
+                message: format!(
+                    "{} features need {:.1} GB for the model's weights and the solver's copies, \
+                     more than the {:.1} GB of memory available",
+                    data.n_features(),
+                    weight_bytes as f64 / 1e9,
+                    available as f64 / 1e9
+                ),
+            });
+        }
+    }
     if cfg.early_stopping && validation.is_none() {
         return Err(Error::invalid(
             "early-stopping",

@@ -141,8 +141,21 @@ impl Predictor {
     /// returned), else an error naming both counts.
     pub fn align(&self, data: Dataset) -> Result<(Dataset, Option<String>)> {
         let d = self.feature_names.len();
-        if data.feature_names == self.feature_names {
+        if *data.names() == *self.feature_names {
             return Ok((data, None));
+        }
+        if data.is_sparse() {
+            // LIBSVM/.npz columns are positions (f1, f2, ...): the model's width decides.
+            if data.n_features() == d {
+                return Ok((data, None));
+            }
+            return Err(Error::Format {
+                path: data.source.clone().into(),
+                message: format!(
+                    "has {} feature columns but the model has {d} (pass --features {d} for LIBSVM)",
+                    data.n_features()
+                ),
+            });
         }
         let positions: Option<Vec<usize>> = self
             .feature_names

@@ -67,7 +67,7 @@ fn softmax_pair(rows: usize, features: usize) -> (Dataset, Dataset) {
         })
         .collect();
     let mut sparse = Dataset::from_matrix(s.x.clone(), y.into(), "softmax").unwrap();
-    sparse.classes = Some((0..3).map(|k| gpu_regfit::data::Label::Int(k)).collect());
+    sparse.classes = Some((0..3).map(gpu_regfit::data::Label::Int).collect());
     let dense_x = csr.to_dense(std::path::Path::new("t")).unwrap();
     let mut dense = Dataset::new(dense_x, sparse.y.clone(), "dense").unwrap();
     dense.classes = sparse.classes.clone();

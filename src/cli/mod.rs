@@ -165,11 +165,13 @@ pub(crate) fn make_solver(
 
 pub(crate) fn warn_constant_columns(fitted: &Fitted, data: &Dataset) {
     if let Some(s) = &fitted.standardizer {
-        let constant = s.constant_columns(&data.feature_names);
+        let names = data.names();
+        let constant = s.constant_columns(&names);
         if !constant.is_empty() {
             eprintln!(
-                "warning: constant columns left at 0 by --standardize: {}",
-                constant.join(", ")
+                "warning: {} constant columns left at 0 by --standardize: {}",
+                constant.len(),
+                labels::preview(constant.iter(), 8)
             );
         }
     }

@@ -104,11 +104,11 @@ pub(crate) fn run_path(cmd: PathCmd) -> anyhow::Result<Outcome> {
     );
     bar.finish();
     let result = result?;
-    let json = PathJson::new(&result, &data.feature_names);
+    let json = PathJson::new(&result, &data.names());
     let text = serde_json::to_string_pretty(&json).context("serializing the path")?;
     report::write_atomic(&cmd.out, text.as_bytes())?;
     if let Some(path) = &cmd.csv {
-        report::write_atomic(path, &path_csv(&result, &data.feature_names)?)?;
+        report::write_atomic(path, &path_csv(&result, &data.names())?)?;
     }
     if let Some(path) = &cmd.plot {
         let title = plot::title(cfg.model, &data.source, " — path");

@@ -446,8 +446,7 @@ pub fn sparse(spec: &SparseSpec) -> Result<(Dataset, SparseTruth)> {
         std::path::Path::new(&source),
     )?;
     let nnz = csr.nnz() as u64;
-    let mut data = Dataset::from_matrix(Matrix::sparse(csr), Array1::from(y), &source)?;
-    data.feature_names = (1..=d).map(|j| format!("f{j}")).collect();
+    let data = Dataset::from_matrix(Matrix::sparse(csr), Array1::from(y), &source)?;
     Ok((
         data,
         SparseTruth {

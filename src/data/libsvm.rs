@@ -175,7 +175,9 @@ pub fn read_libsvm(path: &Path, features: Option<usize>, sparse: Option<bool>) -
         }
         Dataset::new(csr.to_dense(path)?, Array1::from(y), &source)?
     };
-    data.feature_names = (1..=d).map(|j| format!("f{j}")).collect();
+    if !data.is_sparse() {
+        data.feature_names = (1..=d).map(|j| format!("f{j}")).collect();
+    }
     data.target_name = "label".into();
     data.row_lines = Some(lines);
     Ok(data)

@@ -180,6 +180,16 @@ impl Dataset {
         self.x.as_slice()
     }
 
+    /// The feature names: as read, or for sparse data without stored names f1..fd (the LIBSVM
+    /// indices).
+    pub fn names(&self) -> std::borrow::Cow<'_, [String]> {
+        if self.feature_names.is_empty() {
+            std::borrow::Cow::Owned((1..=self.n_features()).map(|j| format!("f{j}")).collect())
+        } else {
+            std::borrow::Cow::Borrowed(&self.feature_names)
+        }
+    }
+
     /// Row i of X, dense or sparse.
     #[inline]
     pub fn row(&self, i: usize) -> Row<'_> {
@@ -301,7 +311,13 @@ impl Dataset {
                 value: *v as f64,
             });
         }
-        let feature_names = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+        // Sparse data may be millions of columns wide: its names (f1, f2, ...) are made when
+        // asked for (see `names`), not stored as d strings.
+        let feature_names = if x.is_sparse() {
+            Vec::new()
+        } else {
+            (0..x.ncols()).map(|j| format!("x{j}")).collect()
+        };
         Ok(Dataset {
             x,
             y,

@@ -300,8 +300,7 @@ pub fn read_npz(x_path: &Path, y_path: &Path) -> Result<Dataset> {
             y_rows: y.len(),
         });
     }
-    let mut data = Dataset::from_matrix(Matrix::sparse(csr), y, &x_path.display().to_string())?;
-    data.feature_names = (1..=data.n_features()).map(|j| format!("f{j}")).collect();
+    let data = Dataset::from_matrix(Matrix::sparse(csr), y, &x_path.display().to_string())?;
     Ok(data)
 }
 
@@ -309,8 +308,7 @@ pub fn read_npz(x_path: &Path, y_path: &Path) -> Result<Dataset> {
 pub fn read_npz_x_only(x_path: &Path) -> Result<Dataset> {
     let csr = read_npz_x(x_path)?;
     let y = ndarray::Array1::zeros(csr.nrows());
-    let mut data = Dataset::from_matrix(Matrix::sparse(csr), y, &x_path.display().to_string())?;
-    data.feature_names = (1..=data.n_features()).map(|j| format!("f{j}")).collect();
+    let data = Dataset::from_matrix(Matrix::sparse(csr), y, &x_path.display().to_string())?;
     Ok(data)
 }
 

@@ -272,6 +272,9 @@ pub struct RunConfig {
     pub data: String,
     pub rows: usize,
     pub features: usize,
+    /// Stored values of X when it is sparse (CSR); absent for dense data.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stored: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub validation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -322,13 +325,14 @@ impl ModelJson {
                 train: r.train,
                 validation: r.validation,
             },
-            feature_names: data.feature_names.clone(),
+            feature_names: data.names().into_owned(),
             target_name: data.target_name.clone(),
             config: RunConfig {
                 fit: cfg.clone(),
                 data: data.source.clone(),
                 rows: data.n_rows(),
                 features: data.n_features(),
+                stored: data.is_sparse().then(|| data.x_nnz()),
                 validation: validation.map(|v| v.source.clone()),
                 validation_rows: validation.map(|v| v.n_rows()),
             },
@@ -421,6 +425,9 @@ pub struct FitSummary {
     pub data: String,
     pub rows: usize,
     pub features: usize,
+    /// Stored values of sparse X.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classes: Option<usize>,
     pub epochs: usize,
@@ -490,6 +497,7 @@ impl FitSummary {
             data: model.config.data.clone(),
             rows: model.config.rows,
             features: model.config.features,
+            stored: model.config.stored,
             classes,
             epochs: model.epochs_run,
             steps: model.steps_run,
@@ -519,7 +527,7 @@ impl FitSummary {
         let mut s = format!(
             "model:   {}{}{}\n\
              device:  {}\n\
-             data:    {} ({} rows × {} features)\n\
+             data:    {} ({} rows × {} features{})\n\
              {} {} ({} steps) in {:.3} s ({:.4} s/epoch){}\n\
              loss:    data {:.6e}  reg {:.6e}  total {:.6e}",
             self.model,
@@ -534,6 +542,12 @@ impl FitSummary {
             self.data,
             self.rows,
             self.features,
+            self.stored
+                .map(|nnz| format!(
+                    ", sparse: {nnz} stored, density {:.2e}",
+                    nnz as f64 / (self.rows as f64 * self.features as f64)
+                ))
+                .unwrap_or_default(),
             if self.solver == "apg" {
                 "iters:  "
             } else {

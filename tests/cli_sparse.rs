@@ -269,7 +269,8 @@ fn bad_sparse_input_is_exit_2() {
     // A good one first: the same arrays, accepted.
     let good = csr_entries("csr", &[0, 2, 3], &[0, 2, 1], &[1.0, 2.0, 3.0], [2, 3]);
     ok(&fit_npz("good.npz", good));
-    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "offsets.npz",
             csr_entries("csr", &[0, 3, 2], &[0, 2, 1], &[1.0, 2.0, 3.0], [2, 3]),

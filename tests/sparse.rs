@@ -371,3 +371,61 @@ fn csr_from_scipy_layout_and_back() {
     let m = Matrix::sparse(back);
     assert!(m.is_sparse());
 }
+
+/// Row shards (a small --max-binding-bytes) and streaming (a --gpu-memory-budget below the
+/// data, batches then drawn within chunks) give the reference's answer on the same order.
+#[test]
+fn sharded_and_streamed_sparse_fits_match_cpu() {
+    let Some(ctx) = gpu() else {
+        return;
+    };
+    let (data, _) = pair(generate::SparseModel::Logistic, 3000, 2000, 12);
+    let bytes = data.x.csr().unwrap().bytes();
+    let sgd = sgd_config(
+        Model::Logistic,
+        Penalty {
+            l1: 0.002,
+            ..Penalty::default()
+        },
+        L1Update::Prox,
+        Optimizer::Sgd,
+    );
+    let apg = FitConfig {
+        solver: SolverKind::Apg,
+        tol: Some(1e-6),
+        max_iter: 20_000,
+        ..sgd.clone()
+    };
+    // Shards: a binding of a fifth of the data.
+    let mut sharded = GpuSolver::with_context(ctx.clone()).with_options(GpuOptions {
+        max_binding_bytes: Some(bytes / 5),
+        ..GpuOptions::default()
+    });
+    for cfg in [&sgd, &apg] {
+        let g = sharded.fit_raw(&data, None, cfg).unwrap();
+        let c = CpuSolver::new().fit_raw(&data, None, cfg).unwrap();
+        assert_close("sharded", &g.weights.values, &c.weights.values, 1e-3, 1e-4);
+    }
+    // Streaming: a budget of a quarter of the data.
+    let mut streamed = GpuSolver::with_context(ctx).with_options(GpuOptions {
+        memory_budget: Some(bytes / 4),
+        ..GpuOptions::default()
+    });
+    for cfg in [&sgd, &apg] {
+        let g = streamed.fit_raw(&data, None, cfg).unwrap();
+        let chunk = g.chunk_rows.expect("a budget below the data streams it");
+        assert!(chunk < 3000, "chunks of {chunk} rows");
+        let cfg = FitConfig {
+            chunk_rows: Some(chunk),
+            ..cfg.clone()
+        };
+        let c = CpuSolver::new().fit_raw(&data, None, &cfg).unwrap();
+        assert_close(
+            &format!("streamed {:?} in chunks of {chunk}", cfg.solver),
+            &g.weights.values,
+            &c.weights.values,
+            1e-3,
+            1e-4,
+        );
+    }
+}

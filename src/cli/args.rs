@@ -516,6 +516,16 @@ pub(crate) struct GpuArgs {
     /// epoch in chunks, with batches drawn within chunks (see the README).
     #[arg(long, value_parser = parse_bytes)]
     gpu_memory_budget: Option<u64>,
+    /// Sparse data: how a full-batch Xᵀr is taken on the GPU: `csc` (a column copy made at
+    /// upload, no atomics; the default) or `atomic` (f32 atomic adds, as minibatch steps).
+    #[arg(long, value_enum)]
+    sparse_xt: Option<SparseXtArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SparseXtArg {
+    Csc,
+    Atomic,
 }
 
 impl GpuArgs {
@@ -523,6 +533,10 @@ impl GpuArgs {
         GpuOptions {
             max_binding_bytes: self.max_binding_bytes,
             memory_budget: self.gpu_memory_budget,
+            sparse_xt: self.sparse_xt.map(|x| match x {
+                SparseXtArg::Csc => gpu_regfit::gpu::SparseXt::Csc,
+                SparseXtArg::Atomic => gpu_regfit::gpu::SparseXt::Atomic,
+            }),
             ..GpuOptions::default()
         }
     }

@@ -83,7 +83,10 @@ impl Solver for GpuSolver {
     ) -> Result<Box<dyn crate::block::BlockEngine + 'a>> {
         if parts.data[parts.all()].is_sparse() {
             return Ok(Box::new(super::sparse::GpuSparseBlock::new(
-                &self.ctx, model, parts,
+                &self.ctx,
+                model,
+                parts,
+                &self.options,
             )?));
         }
         Ok(Box::new(super::block::GpuBlockEngine::new(
@@ -115,10 +118,33 @@ impl Solver for GpuSolver {
                 control,
             );
         }
-        if data.is_sparse() {
-            let xt = self.options.sparse_xt.unwrap_or(super::SparseXt::DEFAULT);
-            let mut engine =
-                super::sparse::GpuSparseEngine::new(&self.ctx, data, validation, cfg, None, xt)?;
+        if let Some(csr) = data.x.csr() {
+            // Streamed when X does not fit --gpu-memory-budget: batches within chunks.
+            let n = data.n_rows();
+            let batch = if cfg.solver == SolverKind::Apg {
+                1
+            } else {
+                cfg.batch_size.rows(n).min(n)
+            };
+            let chunk = super::sparse::plan_stream(
+                csr,
+                &self.options,
+                self.ctx.max_binding_bytes(),
+                data.row_weights().is_some(),
+                batch,
+            )?;
+            let cfg = &FitConfig {
+                chunk_rows: chunk.or(cfg.chunk_rows),
+                ..cfg.clone()
+            };
+            let mut engine = super::sparse::GpuSparseEngine::new(
+                &self.ctx,
+                data,
+                validation,
+                cfg,
+                None,
+                &self.options,
+            )?;
             let run = if cfg.solver == SolverKind::Apg {
                 EngineRun::Apg(&mut engine)
             } else {

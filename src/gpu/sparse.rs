@@ -176,8 +176,9 @@ impl SparseKernel {
 /// Rows of one CSR matrix on the device: two buffers (u32 and f32 arrays) and their offsets.
 struct Shard {
     rows: Range<usize>,
-    ints: wgpu::Buffer,
-    bind: wgpu::BindGroup,
+    /// The shard's own buffers (resident), or None when it is streamed through the slots.
+    ints: Option<wgpu::Buffer>,
+    bind: Option<wgpu::BindGroup>,
     base: SparseParams,
     /// Row-weight offsets in `nums`, one per part (empty: unweighted).
     rw_at: Vec<u32>,
@@ -230,6 +231,72 @@ fn shard_ranges(csr: &Csr, per_row: usize, fixed: usize, limit: u64) -> Result<V
 enum Set {
     Train(usize),
     Validation(usize),
+    /// A dispatch that reads no rows (update, apg): any bind group will do.
+    Any,
+}
+
+/// Streamed shards (`--gpu-memory-budget` below the data): each shard's packed arrays on the
+/// host, and two device slots that hold one shard each. Batches are drawn within chunks (one
+/// shard each, `chunk_rows` rows), so a minibatch step needs one shard; a full pass visits
+/// every shard, uploading the next into the other slot.
+struct SparseStream {
+    host: Vec<(Vec<u32>, Vec<f32>)>,
+    slots: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup)>,
+    held: [Option<usize>; 2],
+    last: usize,
+}
+
+/// Rows per streamed chunk: the most rows such that every chunk's packed arrays (u32 and f32
+/// each) fit `limit` bytes, or None when X fits `budget` on the device whole.
+pub fn plan_stream(
+    csr: &Csr,
+    options: &super::GpuOptions,
+    device_limit: u64,
+    weighted: bool,
+    batch_rows: usize,
+) -> Result<Option<usize>> {
+    let Some(budget) = options.memory_budget else {
+        return Ok(None);
+    };
+    let with_csc = options.sparse_xt.unwrap_or(SparseXt::DEFAULT) == SparseXt::Csc;
+    let d = csr.ncols() as u64;
+    let per_nnz = if with_csc { 2 } else { 1 };
+    let fixed = if with_csc { d + 1 } else { 0 };
+    let per_row = 3 + u64::from(weighted);
+    let bytes = |nnz: u64, rows: u64| 4 * (per_nnz * nnz + per_row * rows + fixed + 2);
+    let n = csr.nrows();
+    let ptr = csr.indptr();
+    if 2 * bytes(csr.nnz() as u64, n as u64) <= budget {
+        return Ok(None);
+    }
+    let limit = (budget / 4).min(device_limit);
+    let fits = |r: usize| {
+        (0..n.div_ceil(r)).all(|c| {
+            let (a, b) = (c * r, ((c + 1) * r).min(n));
+            bytes(ptr[b] - ptr[a], (b - a) as u64) <= limit
+        })
+    };
+    if !fits(batch_rows.max(1)) {
+        return Err(Error::invalid(
+            "gpu-memory-budget",
+            budget,
+            format!(
+                "too small to stream this sparse data: two slots of a {batch_rows}-row batch's \
+                 arrays do not fit"
+            ),
+        ));
+    }
+    // The largest chunk (a multiple of the batch) whose every window fits.
+    let (mut lo, mut hi) = (1usize, n.div_ceil(batch_rows.max(1)));
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid * batch_rows.max(1)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(Some(lo * batch_rows.max(1)))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -274,6 +341,8 @@ pub struct GpuSparseEngine<'a> {
     pipelines: Vec<wgpu::ComputePipeline>,
     train: Vec<Shard>,
     val: Vec<Shard>,
+    /// Streaming: the training shards live on the host and pass through two device slots.
+    stream: Option<SparseStream>,
     state: wgpu::Buffer,
     grad: wgpu::Buffer,
     work: wgpu::Buffer,
@@ -321,8 +390,9 @@ impl<'a> GpuSparseEngine<'a> {
         validation: Option<&Dataset>,
         cfg: &FitConfig,
         parts: Option<&Parts>,
-        xt: SparseXt,
+        options: &super::GpuOptions,
     ) -> Result<Self> {
+        let xt = options.sparse_xt.unwrap_or(SparseXt::DEFAULT);
         let csr = data
             .x
             .csr()
@@ -336,15 +406,19 @@ impl<'a> GpuSparseEngine<'a> {
             });
         }
         let width = k_out * (d + 1);
-        let limit = ctx.max_binding_bytes();
+        let device_limit = ctx.max_binding_bytes();
+        // Shards of X: at most --max-binding-bytes each (the device's own limit by default).
+        let limit = options
+            .max_binding_bytes
+            .map_or(device_limit, |b| b.min(device_limit));
         let state_floats = 5 * width + SCALARS;
         for (what, floats) in [("weights", state_floats), ("gradient", width)] {
-            if (floats as u64) * 4 > limit || d + 1 > u32::MAX as usize / k_out {
+            if (floats as u64) * 4 > device_limit || d + 1 > u32::MAX as usize / k_out {
                 return Err(Error::DeviceMemory {
                     bytes: floats as u64 * 4,
                     message: format!(
                         "the sparse model's {what} ({k_out} × {} values) do not fit one binding \
-                         of this device ({limit} bytes); use --device cpu",
+                         of this device ({device_limit} bytes); use --device cpu",
                         d + 1
                     ),
                 });
@@ -359,7 +433,15 @@ impl<'a> GpuSparseEngine<'a> {
         let with_csc = xt == SparseXt::Csc;
         // Per row: offset, order (ints); y and the weights (nums). Fixed: the CSC column offsets.
         let fixed = if with_csc { d + 1 } else { 0 };
-        let ranges = shard_ranges(csr, 2 + n_rw, fixed, limit)?;
+        // Streamed (the driver then draws batches within chunks of cfg.chunk_rows rows, see
+        // `plan_stream`): one chunk per shard; else the longest runs of rows that fit a binding.
+        let streamed = options.memory_budget.is_some() && cfg.chunk_rows.is_some();
+        let ranges = match cfg.chunk_rows.filter(|_| streamed) {
+            Some(chunk) => (0..n.div_ceil(chunk))
+                .map(|c| c * chunk..((c + 1) * chunk).min(n))
+                .collect(),
+            None => shard_ranges(csr, 2 + n_rw, fixed, limit)?,
+        };
         let val_csr = validation.map(|v| match v.x.csr() {
             Some(c) => c.clone(),
             None => Csr::from_dense(v.x.view()),
@@ -374,12 +456,12 @@ impl<'a> GpuSparseEngine<'a> {
         let loss_at = bias_at + max_shards * MAX_GROUPS * k_out;
         let apg_at = loss_at + 2 * MAX_GROUPS * (ranges.len() + val_ranges.len());
         let work_len = apg_at + MAX_GROUPS;
-        if work_len as u64 * 4 > limit {
+        if work_len as u64 * 4 > device_limit {
             return Err(Error::DeviceMemory {
                 bytes: work_len as u64 * 4,
                 message: format!(
-                    "the residuals of {n} rows do not fit one binding of this device ({limit} \
-                     bytes); use --device cpu"
+                    "the residuals of {n} rows do not fit one binding of this device \
+                     ({device_limit} bytes); use --device cpu"
                 ),
             });
         }
@@ -460,13 +542,57 @@ impl<'a> GpuSparseEngine<'a> {
         let staging = ctx.buffer("sparse readback", staging_len, U::MAP_READ | U::COPY_DST)?;
 
         let model_code = layout::model_code(cfg.model);
+        // Two storage buffers (u32 and f32 arrays) of the given lengths and their bind group.
+        let make_buffers = |label: &str,
+                            ints_len: usize,
+                            nums_len: usize|
+         -> Result<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup)> {
+            let ints_buf = ctx.buffer(
+                &format!("{label} indices"),
+                (ints_len * 4) as u64,
+                U::STORAGE | U::COPY_DST,
+            )?;
+            let nums_buf = ctx.buffer(
+                &format!("{label} values"),
+                (nums_len * 4) as u64,
+                U::STORAGE | U::COPY_DST,
+            )?;
+            let captured = ctx.capture();
+            let params = wgpu::BufferBinding {
+                buffer: &slots,
+                offset: 0,
+                size: std::num::NonZeroU64::new(params_size),
+            };
+            let buffers = [&ints_buf, &nums_buf, &state, &grad, &work];
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(params),
+            }];
+            entries.extend(
+                buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32 + 1,
+                        resource: b.as_entire_binding(),
+                    }),
+            );
+            let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout: &bind_layout,
+                entries: &entries,
+            });
+            ctx.release(captured, "binding the sparse rows", 0)?;
+            Ok((ints_buf, nums_buf, bind))
+        };
         let make_shard = |label: &str,
                           csr: &Csr,
                           y: &[f32],
                           weights: &[Option<&[f32]>],
                           range: Range<usize>,
-                          csc: bool|
-         -> Result<Shard> {
+                          csc: bool,
+                          streamed: bool|
+         -> Result<(Shard, Option<(Vec<u32>, Vec<f32>)>)> {
             let part = csr.select(&range.clone().collect::<Vec<_>>());
             let rows = range.len();
             let nnz = part.nnz();
@@ -502,55 +628,15 @@ impl<'a> GpuSparseEngine<'a> {
                 colvals_at = nums.len();
                 nums.extend_from_slice(&c.values);
             }
-            let upload = |what: &str, bytes: &[u8]| -> Result<wgpu::Buffer> {
-                let b = ctx.buffer(
-                    &format!("{label} {what}"),
-                    bytes.len() as u64,
-                    U::STORAGE | U::COPY_DST,
-                )?;
-                super::buffers::upload(ctx, &b, 0, bytes);
-                Ok(b)
+            let (ints_buf, bind, host) = if streamed {
+                (None, None, Some((ints, nums)))
+            } else {
+                let (i, n, b) = make_buffers(label, ints.len(), nums.len())?;
+                super::buffers::upload(ctx, &i, 0, bytemuck::cast_slice(&ints));
+                super::buffers::upload(ctx, &n, 0, bytemuck::cast_slice(&nums));
+                (Some(i), Some(b), None)
             };
-            let ints_buf = upload("indices", bytemuck::cast_slice(&ints))?;
-            let nums_buf = upload("values", bytemuck::cast_slice(&nums))?;
-            let captured = ctx.capture();
-            let params = wgpu::BufferBinding {
-                buffer: &slots,
-                offset: 0,
-                size: std::num::NonZeroU64::new(params_size),
-            };
-            let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(label),
-                layout: &bind_layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(params),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: ints_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: nums_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: state.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: grad.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 5,
-                        resource: work.as_entire_binding(),
-                    },
-                ],
-            });
-            ctx.release(captured, "binding the sparse rows", 0)?;
-            Ok(Shard {
+            let shard = Shard {
                 rows: range.clone(),
                 ints: ints_buf,
                 bind,
@@ -577,9 +663,10 @@ impl<'a> GpuSparseEngine<'a> {
                 rw_at,
                 has_csc: csc,
                 cols: d,
-            })
+            };
+            Ok((shard, host))
         };
-        let train = ranges
+        let built = ranges
             .iter()
             .enumerate()
             .map(|(s, r)| {
@@ -590,9 +677,27 @@ impl<'a> GpuSparseEngine<'a> {
                     &part_weights,
                     r.clone(),
                     with_csc,
+                    streamed,
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        let (train, host): (Vec<Shard>, Vec<_>) = built.into_iter().unzip();
+        let stream = if streamed {
+            let host: Vec<(Vec<u32>, Vec<f32>)> = host.into_iter().flatten().collect();
+            let ints_len = host.iter().map(|h| h.0.len()).max().unwrap_or(1);
+            let nums_len = host.iter().map(|h| h.1.len()).max().unwrap_or(1);
+            let slots = (0..2)
+                .map(|k| make_buffers(&format!("sparse stream slot {k}"), ints_len, nums_len))
+                .collect::<Result<Vec<_>>>()?;
+            Some(SparseStream {
+                host,
+                slots,
+                held: [None, None],
+                last: 1,
+            })
+        } else {
+            None
+        };
         let val = match (&val_csr, validation) {
             (Some(c), Some(v)) => val_ranges
                 .iter()
@@ -605,7 +710,9 @@ impl<'a> GpuSparseEngine<'a> {
                         &[],
                         r.clone(),
                         false,
+                        false,
                     )
+                    .map(|(shard, _)| shard)
                 })
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
@@ -624,6 +731,7 @@ impl<'a> GpuSparseEngine<'a> {
             pipelines,
             train,
             val,
+            stream,
             state,
             grad,
             work,
@@ -681,10 +789,54 @@ impl<'a> GpuSparseEngine<'a> {
         match set {
             Set::Train(s) => &self.train[s],
             Set::Validation(s) => &self.val[s],
+            Set::Any => &self.train[0],
         }
     }
 
+    /// The bind group a dispatch on `set` uses (a streamed shard: its slot's, loaded by
+    /// `ensure` before the dispatch was recorded).
+    fn bind_of(&self, set: Set) -> &wgpu::BindGroup {
+        if let Some(stream) = &self.stream {
+            let slot = match set {
+                Set::Train(s) => stream.held.iter().position(|&h| h == Some(s)),
+                Set::Any => Some(stream.last),
+                Set::Validation(_) => None,
+            };
+            if let Some(k) = slot {
+                return &stream.slots[k].2;
+            }
+        }
+        self.shard(set)
+            .bind
+            .as_ref()
+            .expect("a resident shard has its bind group")
+    }
+
+    /// Streaming: puts training shard `s` into a device slot (submitting what is recorded
+    /// first: those dispatches read the slot's old contents).
+    fn ensure(&mut self, s: usize) {
+        let Some(stream) = &self.stream else {
+            return;
+        };
+        if let Some(k) = stream.held.iter().position(|&h| h == Some(s)) {
+            self.stream.as_mut().expect("streaming").last = k;
+            return;
+        }
+        self.flush();
+        let stream = self.stream.as_mut().expect("streaming");
+        let k = 1 - stream.last;
+        let (ints, nums) = &stream.host[s];
+        let (ib, nb, _) = &stream.slots[k];
+        super::buffers::upload(self.ctx, ib, 0, bytemuck::cast_slice(ints));
+        super::buffers::upload(self.ctx, nb, 0, bytemuck::cast_slice(nums));
+        stream.held[k] = Some(s);
+        stream.last = k;
+    }
+
     fn dispatch(&mut self, set: Set, kernel: SparseKernel, mut params: SparseParams, groups: u32) {
+        if let Set::Train(s) = set {
+            self.ensure(s);
+        }
         if self.slots_used == MAX_SLOTS {
             self.flush();
         }
@@ -765,12 +917,7 @@ impl<'a> GpuSparseEngine<'a> {
         p.bias_l1 = rule.penalty.bias_l1 as f32;
         p.bias_l2 = rule.penalty.bias_l2 as f32;
         p.inv_batch = (1.0 / rows as f64) as f32;
-        self.dispatch(
-            Set::Train(0),
-            SparseKernel::Update,
-            p,
-            groups_for(self.width),
-        );
+        self.dispatch(Set::Any, SparseKernel::Update, p, groups_for(self.width));
     }
 
     fn record_step(&mut self, batch: &Batch, lr: f64) -> Result<()> {
@@ -913,7 +1060,7 @@ impl<'a> GpuSparseEngine<'a> {
                 groups,
             }) = self.cmds.get(i).copied()
             {
-                pass.set_bind_group(0, &self.shard(set).bind, &[slot]);
+                pass.set_bind_group(0, self.bind_of(set), &[slot]);
                 pass.set_pipeline(&self.pipelines[kernel as usize]);
                 pass.dispatch_workgroups(groups, 1, 1);
                 i += 1;
@@ -1041,11 +1188,26 @@ impl Engine for GpuSparseEngine<'_> {
             local[s].push(r - self.train[s].rows.start as u32);
         }
         self.order = epoch.order.clone();
-        for (shard, order) in self.train.iter().zip(&local) {
-            let at = (shard.base.order_at as u64) * 4;
-            self.ctx
-                .queue
-                .write_buffer(&shard.ints, at, bytemuck::cast_slice(order));
+        for (s, order) in local.iter().enumerate() {
+            let at = self.train[s].base.order_at as usize;
+            match (&mut self.stream, &self.train[s].ints) {
+                (Some(stream), _) => {
+                    stream.host[s].0[at..at + order.len()].copy_from_slice(order);
+                    if let Some(k) = stream.held.iter().position(|&h| h == Some(s)) {
+                        self.ctx.queue.write_buffer(
+                            &stream.slots[k].0,
+                            (at * 4) as u64,
+                            bytemuck::cast_slice(order),
+                        );
+                    }
+                }
+                (None, Some(ints)) => {
+                    self.ctx
+                        .queue
+                        .write_buffer(ints, (at * 4) as u64, bytemuck::cast_slice(order))
+                }
+                (None, None) => {}
+            }
         }
         Ok(())
     }
@@ -1208,11 +1370,11 @@ impl ApgEngine for GpuSparseEngine<'_> {
             p.bias_l2 = penalty.bias_l2 as f32;
             p.inv_batch = (1.0 / n as f64) as f32;
             let g = groups_for(self.width);
-            self.dispatch(Set::Train(0), SparseKernel::ApgStep, p, g);
+            self.dispatch(Set::Any, SparseKernel::ApgStep, p, g);
             let mut q = p;
             q.n_parts = g;
-            self.dispatch(Set::Train(0), SparseKernel::ApgMomentum, q, 1);
-            self.dispatch(Set::Train(0), SparseKernel::ApgExtrapolate, p, g);
+            self.dispatch(Set::Any, SparseKernel::ApgMomentum, q, 1);
+            self.dispatch(Set::Any, SparseKernel::ApgExtrapolate, p, g);
         }
         let captured = self.ctx.capture();
         self.flush();
@@ -1308,14 +1470,19 @@ pub struct GpuSparseBlock<'a> {
 }
 
 impl<'a> GpuSparseBlock<'a> {
-    pub fn new(ctx: &'a GpuContext, model: Model, parts: &'a Parts) -> Result<Self> {
+    pub fn new(
+        ctx: &'a GpuContext,
+        model: Model,
+        parts: &'a Parts,
+        options: &super::GpuOptions,
+    ) -> Result<Self> {
         let data = &parts.data[parts.all()];
         let cfg = FitConfig {
             model,
             ..FitConfig::default()
         };
         Ok(GpuSparseBlock {
-            engine: GpuSparseEngine::new(ctx, data, None, &cfg, Some(parts), SparseXt::DEFAULT)?,
+            engine: GpuSparseEngine::new(ctx, data, None, &cfg, Some(parts), options)?,
             device: ctx.adapter.label(),
         })
     }

@@ -235,12 +235,15 @@ enum Set {
     Any,
 }
 
+/// A shard's packed u32 and f32 arrays, kept on the host when streamed.
+type HostArrays = (Vec<u32>, Vec<f32>);
+
 /// Streamed shards (`--gpu-memory-budget` below the data): each shard's packed arrays on the
 /// host, and two device slots that hold one shard each. Batches are drawn within chunks (one
 /// shard each, `chunk_rows` rows), so a minibatch step needs one shard; a full pass visits
 /// every shard, uploading the next into the other slot.
 struct SparseStream {
-    host: Vec<(Vec<u32>, Vec<f32>)>,
+    host: Vec<HostArrays>,
     slots: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup)>,
     held: [Option<usize>; 2],
     last: usize,
@@ -592,7 +595,7 @@ impl<'a> GpuSparseEngine<'a> {
                           range: Range<usize>,
                           csc: bool,
                           streamed: bool|
-         -> Result<(Shard, Option<(Vec<u32>, Vec<f32>)>)> {
+         -> Result<(Shard, Option<HostArrays>)> {
             let part = csr.select(&range.clone().collect::<Vec<_>>());
             let rows = range.len();
             let nnz = part.nnz();
@@ -683,7 +686,7 @@ impl<'a> GpuSparseEngine<'a> {
             .collect::<Result<Vec<_>>>()?;
         let (train, host): (Vec<Shard>, Vec<_>) = built.into_iter().unzip();
         let stream = if streamed {
-            let host: Vec<(Vec<u32>, Vec<f32>)> = host.into_iter().flatten().collect();
+            let host: Vec<HostArrays> = host.into_iter().flatten().collect();
             let ints_len = host.iter().map(|h| h.0.len()).max().unwrap_or(1);
             let nums_len = host.iter().map(|h| h.1.len()).max().unwrap_or(1);
             let slots = (0..2)

@@ -393,3 +393,38 @@ fn bad_sparse_input_is_exit_2() {
         &["1073741824"],
     );
 }
+
+/// A 2-feature .npz (read sparse) still draws decision regions: its columns are made dense.
+#[test]
+fn plot_regions_reads_npz() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (csv, npz, model, png) = (p("s.csv"), p("s.npz"), p("m.json"), p("r.png"));
+    ok(&run(&[
+        "gen",
+        "spiral",
+        "--points",
+        "60",
+        "--classes",
+        "3",
+        "--seed",
+        "1",
+        "--out",
+        &csv,
+    ]));
+    ok(&run(&[
+        "fit", "--data", &csv, "--model", "softmax", "--device", "cpu", "--out", &model,
+    ]));
+    ok(&run(&["convert", &csv, &npz]));
+    let text = ok(&run(&[
+        "plot-regions",
+        "--model",
+        &model,
+        "--data",
+        &npz,
+        "--out",
+        &png,
+    ]));
+    assert!(text.contains("180 points"), "{text}");
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+}

@@ -59,7 +59,24 @@ fn load_points(cmd: &PlotRegionsCmd, predictor: &Predictor) -> anyhow::Result<Da
         // Two features: always dense.
         sparse: Some(false),
     };
-    let loaded = Dataset::load(&cmd.data, &options)?;
+    let mut loaded = Dataset::load(&cmd.data, &options)?;
+    // A .npz is read sparse; the regions of a 2-feature model need its few columns dense.
+    if let Some(csr) = loaded.x.csr() {
+        if csr.ncols() != predictor.feature_names.len() {
+            return Err(gpu_regfit::error::Error::Format {
+                path: cmd.data.clone(),
+                message: format!(
+                    "has {} feature columns but the model has {}",
+                    csr.ncols(),
+                    predictor.feature_names.len()
+                ),
+            }
+            .into());
+        }
+        let dense = csr.to_dense(&cmd.data)?;
+        loaded.x = gpu_regfit::data::Matrix::from(dense);
+        loaded.feature_names = predictor.feature_names.clone();
+    }
     let (mut points, warning) = predictor.align(loaded)?;
     if let Some(w) = warning {
         eprintln!("{w}");

@@ -6,8 +6,6 @@
 // them), x and x⁺ the 4th and 5th blocks of `state`; t, the restart count and β sit at
 // scalars_at. step = lr, 1/m = inv_batch. CPU twin: src/cpu/kernels.rs::apg_update.
 
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-
 @compute @workgroup_size(SPARSE_GROUP)
 fn sparse_apg_step(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -18,15 +16,7 @@ fn sparse_apg_step(
     for (var k = wid.x * SPARSE_GROUP + lid; k < width; k += p.groups * SPARSE_GROUP) {
         let o = k / p.stride;
         let is_bias = (k - o * p.stride) == p.n_features;
-        var g = 0.0;
-        if (is_bias) {
-            for (var q = 0u; q < p.n_parts; q++) {
-                g += work[p.part_base + q * p.n_outputs + o];
-            }
-        } else {
-            g = grad[k];
-            grad[k] = 0.0;
-        }
+        let g = take_gradient(k, o, is_bias);
         let yk = state[k];
         var xn = 0.0;
         if (!is_bias || (p.flags & FLAG_INTERCEPT) != 0u) {

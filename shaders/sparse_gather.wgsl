@@ -4,8 +4,6 @@
 // full-batch gradients (apg, the log points' evaluation): a minibatch would read every column.
 // CPU twin: src/objective.rs::xt_times.
 
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-
 @compute @workgroup_size(SPARSE_GROUP)
 fn sparse_gather(
     @builtin(workgroup_id) wid: vec3<u32>,

@@ -3,8 +3,6 @@
 // residual sums) times 1/batch goes through the shared update rule (update_rule.wgsl: l2, the
 // l1 sign or proximal step, momentum, hi + lo weights). CPU twin: src/cpu/kernels.rs::update.
 
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-
 @compute @workgroup_size(SPARSE_GROUP)
 fn sparse_update(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -14,15 +12,7 @@ fn sparse_update(
     for (var k = wid.x * SPARSE_GROUP + lid; k < width; k += p.groups * SPARSE_GROUP) {
         let o = k / p.stride;
         let is_bias = (k - o * p.stride) == p.n_features;
-        var g = 0.0;
-        if (is_bias) {
-            for (var q = 0u; q < p.n_parts; q++) {
-                g += work[p.part_base + q * p.n_outputs + o];
-            }
-        } else {
-            g = grad[k];
-            grad[k] = 0.0;
-        }
+        let g = take_gradient(k, o, is_bias);
         if (is_bias && (p.flags & FLAG_INTERCEPT) == 0u) {
             continue;
         }

@@ -148,14 +148,23 @@ impl SparseKernel {
                 };
                 format!("{grad}{}", include_str!("../../shaders/sparse_rows.wgsl"))
             }
-            SparseKernel::Gather => include_str!("../../shaders/sparse_gather.wgsl").into(),
-            SparseKernel::Update => format!(
+            SparseKernel::Gather => format!(
                 "{}{}",
+                include_str!("../../shaders/sparse_grad.wgsl"),
+                include_str!("../../shaders/sparse_gather.wgsl")
+            ),
+            SparseKernel::Update => format!(
+                "{}{}{}",
+                include_str!("../../shaders/sparse_grad.wgsl"),
                 include_str!("../../shaders/update_rule.wgsl"),
                 include_str!("../../shaders/sparse_update.wgsl")
             ),
             SparseKernel::ApgStep | SparseKernel::ApgMomentum | SparseKernel::ApgExtrapolate => {
-                include_str!("../../shaders/sparse_apg.wgsl").into()
+                format!(
+                    "{}{}",
+                    include_str!("../../shaders/sparse_grad.wgsl"),
+                    include_str!("../../shaders/sparse_apg.wgsl")
+                )
             }
             SparseKernel::Loss => include_str!("../../shaders/sparse_loss.wgsl").into(),
         };

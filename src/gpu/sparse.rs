@@ -358,11 +358,10 @@ pub struct GpuSparseEngine<'a> {
     state: wgpu::Buffer,
     grad: wgpu::Buffer,
     work: wgpu::Buffer,
-    /// Offsets (floats) in `work`: bias partials, loss partials, apg dot partials.
+    /// Offsets (floats) in `work`: bias partials, loss partials (apg's dot partials follow them,
+    /// at the `apg_at` every shard's parameters carry).
     bias_at: usize,
     loss_at: usize,
-    apg_at: usize,
-    work_len: usize,
     slots: wgpu::Buffer,
     slot_stride: usize,
     slot_bytes: Vec<u8>,
@@ -549,8 +548,8 @@ impl<'a> GpuSparseEngine<'a> {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
-        let staging_len = (3 * width + work_len.min(resid_len.max(1) + 2 * width)) as u64 * 4;
-        let staging_len = staging_len.max((work_len as u64 + 3 * width as u64) * 4);
+        // The largest readback: a snapshot (hi, lo, velocity), or the gradient with the sums.
+        let staging_len = ((3 * width).max(width + work_len) * 4) as u64;
         let staging = ctx.buffer("sparse readback", staging_len, U::MAP_READ | U::COPY_DST)?;
 
         let model_code = layout::model_code(cfg.model);
@@ -749,8 +748,6 @@ impl<'a> GpuSparseEngine<'a> {
             work,
             bias_at,
             loss_at,
-            apg_at,
-            work_len,
             slots,
             slot_stride,
             slot_bytes: vec![0; MAX_SLOTS * slot_stride],
@@ -1466,11 +1463,6 @@ impl GpuSparseEngine<'_> {
             (4 * self.width * 4) as u64,
             bytemuck::cast_slice(&v),
         );
-    }
-
-    /// Buffers `work` holds, for tests: (resid, bias, loss, apg, total) offsets.
-    pub fn work_layout(&self) -> (usize, usize, usize, usize) {
-        (self.bias_at, self.loss_at, self.apg_at, self.work_len)
     }
 }
 

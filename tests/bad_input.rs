@@ -874,6 +874,20 @@ fn parsers_never_panic_on_mutated_files() {
     never_panics("f.npy", &npy("<f8", true, "(3, 1)", &x), 500, |p| {
         let _ = data::read_npy_x(p);
     });
+    // Sparse .npz: stored (the .npy headers are in plain sight of the mutations) and deflated.
+    let csr = data::Csr::from_dense(
+        ndarray::array![[0.0f32, 1.5, 0.0], [2.0, 0.0, -1.0], [0.0, 0.0, 4.0]].view(),
+    );
+    let stored = tempfile::tempdir().unwrap();
+    let stored = stored.path().join("s.npz");
+    data::write_npz(&csr, &stored).unwrap();
+    never_panics("s.npz", &std::fs::read(&stored).unwrap(), 2000, |p| {
+        let _ = data::read_npz_x(p);
+    });
+    let deflated = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sparse_clf.npz");
+    never_panics("z.npz", &std::fs::read(deflated).unwrap(), 300, |p| {
+        let _ = data::read_npz_x(p);
+    });
     never_panics(
         "h.csv",
         b"solver,epoch,step,loss,val_loss\ngpu,1,10,0.5,\ncpu,1,10,0.5,0.6\n",

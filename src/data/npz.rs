@@ -51,6 +51,19 @@ fn read_array(
     })?;
     let entry_size = entry.size();
     let what = |m: String| bad(path, format!("`{name}.npy`: {m}"));
+    // Deflate expands at most ~1032:1: a larger declared size is a damaged (or hostile) entry,
+    // refused before its bytes are inflated.
+    if entry_size
+        > entry
+            .compressed_size()
+            .saturating_mul(1100)
+            .saturating_add(1 << 16)
+    {
+        return Err(what(format!(
+            "declares {entry_size} bytes from {} compressed: not a valid entry",
+            entry.compressed_size()
+        )));
+    }
     let mut head = [0u8; 10];
     entry
         .read_exact(&mut head)

@@ -1,6 +1,7 @@
 // Xᵀr without atomics: one thread per column of the shard's CSC copy (built once at upload) sums
-// r·x down the column, reading the residuals that sparse_rows wrote for every row (index row0 +
-// local row), and adds the sum into `grad` (shards are dispatched one after another). Used for
+// r·x down the column, reading the residuals that sparse_rows has just written for this shard's
+// rows (index row0 + row within the shard; the engine passes row0 = 0), and adds the sum into
+// `grad` (each shard's residual pass and gather run one after the other). Used for
 // full-batch gradients (apg, the log points' evaluation): a minibatch would read every column.
 // CPU twin: src/objective.rs::xt_times.
 

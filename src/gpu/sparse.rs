@@ -461,7 +461,10 @@ impl<'a> GpuSparseEngine<'a> {
             Some(c) => shard_ranges(c, 2, 0, limit)?,
             None => Vec::new(),
         };
-        let resid_len = n * k_out;
+        // Residuals of one pass: a minibatch's rows, or one shard's (a full pass gathers each
+        // shard's Xᵀr right after its residuals, indexed within the shard).
+        let widest_shard = ranges.iter().map(|r| r.len()).max().unwrap_or(1);
+        let resid_len = widest_shard.max(cfg.batch_size.rows(n).min(n)) * k_out;
         let bias_at = resid_len;
         let max_shards = ranges.len().max(1);
         let loss_at = bias_at + max_shards * MAX_GROUPS * k_out;
@@ -471,8 +474,9 @@ impl<'a> GpuSparseEngine<'a> {
             return Err(Error::DeviceMemory {
                 bytes: work_len as u64 * 4,
                 message: format!(
-                    "the residuals of {n} rows do not fit one binding of this device \
-                     ({device_limit} bytes); use --device cpu"
+                    "the residuals of {} rows do not fit one binding of this device \
+                     ({device_limit} bytes); lower --batch-size or --max-binding-bytes",
+                    resid_len / k_out
                 ),
             });
         }
@@ -888,7 +892,8 @@ impl<'a> GpuSparseEngine<'a> {
             p.w_offset = w_offset as u32;
             p.model = model_code;
             p.n_outputs = k_out as u32;
-            p.resid_base = rows.start as u32;
+            p.resid_base = 0;
+            p.row0 = 0;
             p.part_base = (self.bias_at + parts as usize * k_out) as u32;
             let g = groups_for(rows.len());
             self.dispatch(Set::Train(s), SparseKernel::Rows, p, g);

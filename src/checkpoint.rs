@@ -48,6 +48,41 @@ impl OptimizerState {
             None => self.weights.clone(),
         }
     }
+
+    /// The state of a device that keeps `hi | lo | velocity` as f32 blocks of `n` (the sparse
+    /// and network engines).
+    pub fn from_hi_lo_velocity(state: &[f32], n: usize) -> Self {
+        let as64 = |s: &[f32]| s.iter().map(|v| f64::from(*v)).collect::<Vec<f64>>();
+        OptimizerState {
+            weights: as64(&state[..n]),
+            weights_lo: Some(as64(&state[n..2 * n])),
+            velocity: as64(&state[2 * n..3 * n]),
+        }
+    }
+
+    /// The `hi | lo | velocity` f32 blocks of this state, or a typed error naming `what` when it
+    /// does not have `n` weights. A checkpoint of the f64 reference has each weight split into
+    /// hi + lo.
+    pub fn to_hi_lo_velocity(&self, n: usize, what: &str) -> crate::error::Result<Vec<f32>> {
+        if self.weights.len() != n || self.velocity.len() != n {
+            return Err(crate::error::Error::invalid(
+                "checkpoint",
+                format!("{} weights", self.weights.len()),
+                format!("this {what} has {n}"),
+            ));
+        }
+        let mut values = vec![0.0f32; 3 * n];
+        for (k, w) in self.weights.iter().enumerate() {
+            let hi = *w as f32;
+            values[k] = hi;
+            values[n + k] = match self.weights_lo.as_ref() {
+                Some(lo) => lo[k] as f32,
+                None => (*w - f64::from(hi)) as f32,
+            };
+            values[2 * n + k] = self.velocity[k] as f32;
+        }
+        Ok(values)
+    }
 }
 
 /// Where the schedule stands: the next step is batch `batch` of epoch `epoch` (both from 0), and

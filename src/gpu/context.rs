@@ -192,6 +192,14 @@ impl GpuContext {
         })
     }
 
+    /// Waits until the device has run everything submitted, then reports any error (`check`).
+    pub fn wait_idle(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
+        self.check()
+    }
+
     /// Returns `Error::DeviceLost` once the device is lost, else the first wgpu error raised since
     /// the context was made, as `Error::Gpu`.
     pub fn check(&self) -> Result<()> {

@@ -137,6 +137,25 @@ fn entry(binding: u32, ty: wgpu::BufferBindingType, dynamic: bool) -> wgpu::Bind
 
 /// A compute pipeline from WGSL `source` over the fit's bindings. Errors go to the device's error
 /// scope or handler (the callers capture them); nothing here panics.
+/// A compute binding of the engines with one parameter slot per dispatch (the network, sparse
+/// data): binding 0 is the uniform parameters at a dynamic offset, the others storage.
+pub(crate) fn layout_entry(
+    binding: u32,
+    ty: wgpu::BufferBindingType,
+    min: u64,
+) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: binding == 0,
+            min_binding_size: std::num::NonZeroU64::new(min),
+        },
+        count: None,
+    }
+}
+
 pub fn build_pipeline(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,

@@ -8,6 +8,7 @@
 //! CPU twins: src/cpu/mlp.rs.
 
 use super::context::GpuContext;
+use super::kernels::layout_entry as entry;
 use super::layout::{self, MODEL_LINEAR, MODEL_SOFTMAX};
 use super::solver::map_and_read;
 use crate::checkpoint::OptimizerState;
@@ -231,19 +232,6 @@ pub struct GpuMlpEngine<'a> {
     snapshot_staging: wgpu::Buffer,
     cmds: Vec<Cmd>,
     logs: VecDeque<PendingLog>,
-}
-
-fn entry(binding: u32, ty: wgpu::BufferBindingType, min: u64) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: binding == 0,
-            min_binding_size: std::num::NonZeroU64::new(min),
-        },
-        count: None,
-    }
 }
 
 fn groups(n: usize, per: u32) -> u32 {
@@ -827,45 +815,17 @@ impl Engine for GpuMlpEngine<'_> {
 
     fn finish(&mut self) -> Result<()> {
         self.flush();
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
-        self.ctx.check()
+        self.ctx.wait_idle()
     }
 
     fn snapshot(&mut self) -> Result<OptimizerState> {
         let n = self.n_params;
         let state = self.read_state(3 * n)?;
-        let as64 = |s: &[f32]| s.iter().map(|v| f64::from(*v)).collect::<Vec<f64>>();
-        Ok(OptimizerState {
-            weights: as64(&state[..n]),
-            weights_lo: Some(as64(&state[n..2 * n])),
-            velocity: as64(&state[2 * n..3 * n]),
-        })
+        Ok(OptimizerState::from_hi_lo_velocity(&state, n))
     }
 
     fn restore(&mut self, state: &OptimizerState) -> Result<()> {
-        let n = self.n_params;
-        if state.weights.len() != n || state.velocity.len() != n {
-            return Err(Error::invalid(
-                "checkpoint",
-                format!("{} parameters", state.weights.len()),
-                format!("this network has {n}"),
-            ));
-        }
-        // A checkpoint of the f64 reference: each weight split into hi + lo.
-        let mut values = vec![0.0f32; 3 * n];
-        for (k, w) in state.weights.iter().enumerate() {
-            let lo = state.weights_lo.as_ref().map(|lo| lo[k]);
-            let hi = *w as f32;
-            values[k] = hi;
-            values[n + k] = match lo {
-                Some(lo) => lo as f32,
-                None => (*w - f64::from(hi)) as f32,
-            };
-            values[2 * n + k] = state.velocity[k] as f32;
-        }
+        let values = state.to_hi_lo_velocity(self.n_params, "network")?;
         self.flush();
         self.ctx
             .queue

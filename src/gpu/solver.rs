@@ -1238,11 +1238,7 @@ fn read_mapped<T: bytemuck::Pod>(
 impl Engine for GpuEngine<'_> {
     fn finish(&mut self) -> Result<()> {
         self.flush();
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
-        self.ctx.check()
+        self.ctx.wait_idle()
     }
 
     fn snapshot(&mut self) -> Result<OptimizerState> {

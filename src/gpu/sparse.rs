@@ -9,6 +9,7 @@
 //! CPU twins: src/objective.rs (weighted_residuals, xt_times, metrics), src/cpu/kernels.rs.
 
 use super::context::GpuContext;
+use super::kernels::layout_entry as entry;
 use super::layout::{self, FLAG_INTERCEPT, FLAG_MOMENTUM, FLAG_PROX, FLAG_WEIGHTED};
 use super::solver::map_and_read;
 use crate::apg::ApgEngine;
@@ -377,19 +378,6 @@ pub struct GpuSparseEngine<'a> {
     position: Vec<u32>,
     /// The part whose row weights the passes read (block engine), or 0.
     part: usize,
-}
-
-fn entry(binding: u32, ty: wgpu::BufferBindingType, min: u64) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: binding == 0,
-            min_binding_size: std::num::NonZeroU64::new(min),
-        },
-        count: None,
-    }
 }
 
 impl<'a> GpuSparseEngine<'a> {
@@ -1287,43 +1275,17 @@ impl Engine for GpuSparseEngine<'_> {
 
     fn finish(&mut self) -> Result<()> {
         self.flush();
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu(format!("waiting for the device failed: {e}")))?;
-        self.ctx.check()
+        self.ctx.wait_idle()
     }
 
     fn snapshot(&mut self) -> Result<OptimizerState> {
         let n = self.width;
         let state = self.read(&[(Region::State, 0, 3 * n)])?;
-        let as64 = |s: &[f32]| s.iter().map(|v| f64::from(*v)).collect::<Vec<f64>>();
-        Ok(OptimizerState {
-            weights: as64(&state[..n]),
-            weights_lo: Some(as64(&state[n..2 * n])),
-            velocity: as64(&state[2 * n..3 * n]),
-        })
+        Ok(OptimizerState::from_hi_lo_velocity(&state, n))
     }
 
     fn restore(&mut self, state: &OptimizerState) -> Result<()> {
-        let n = self.width;
-        if state.weights.len() != n || state.velocity.len() != n {
-            return Err(Error::invalid(
-                "checkpoint",
-                format!("{} weights", state.weights.len()),
-                format!("this model has {n}"),
-            ));
-        }
-        let mut values = vec![0.0f32; 3 * n];
-        for (k, w) in state.weights.iter().enumerate() {
-            let hi = *w as f32;
-            values[k] = hi;
-            values[n + k] = match state.weights_lo.as_ref() {
-                Some(lo) => lo[k] as f32,
-                None => (*w - f64::from(hi)) as f32,
-            };
-            values[2 * n + k] = state.velocity[k] as f32;
-        }
+        let values = state.to_hi_lo_velocity(self.width, "model")?;
         self.flush();
         self.ctx
             .queue

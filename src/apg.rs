@@ -210,6 +210,70 @@ pub(crate) fn gradient_norm(grad: &Weights, w: &Weights, cfg: &FitConfig) -> f64
         .fold(0.0, f64::max)
 }
 
+/// What an apg run needs of its data besides the engine: a local [`Dataset`], or rows spread
+/// over workers ([`crate::distributed`]), whose sums arrive from a reduction.
+pub trait ApgData {
+    fn n_rows(&self) -> usize;
+    fn n_features(&self) -> usize;
+    fn n_classes(&self) -> usize;
+    /// The data statistics the dual point needs.
+    fn stats(&self, model: Model) -> Result<DataStats>;
+    /// The certificate of `w` in f64 (what an f32 device's answer is checked with).
+    fn exact_certificate(
+        &self,
+        cfg: &FitConfig,
+        stats: &DataStats,
+        w: &Weights,
+    ) -> Result<Option<Certificate>>;
+    /// An f64 engine that goes on from an f32 device's point when it stalls above tol.
+    fn host_engine<'s>(&'s self, cfg: &FitConfig) -> Result<Box<dyn ApgEngine + 's>>;
+}
+
+impl ApgData for Dataset {
+    fn n_rows(&self) -> usize {
+        Dataset::n_rows(self)
+    }
+    fn n_features(&self) -> usize {
+        Dataset::n_features(self)
+    }
+    fn n_classes(&self) -> usize {
+        Dataset::n_classes(self)
+    }
+    fn stats(&self, model: Model) -> Result<DataStats> {
+        Ok(DataStats::of(model, self))
+    }
+    fn exact_certificate(
+        &self,
+        cfg: &FitConfig,
+        stats: &DataStats,
+        w: &Weights,
+    ) -> Result<Option<Certificate>> {
+        Ok(gap::cpu_certificate(
+            cfg.model,
+            self,
+            &cfg.penalty,
+            cfg.fit_intercept,
+            stats,
+            w,
+        ))
+    }
+    fn host_engine<'s>(&'s self, cfg: &FitConfig) -> Result<Box<dyn ApgEngine + 's>> {
+        Ok(Box::new(CpuApg::new(self, cfg)))
+    }
+}
+
+/// Where an apg iteration ended, before it is scored on the data.
+#[derive(Clone, Debug)]
+pub struct ApgOutcome {
+    pub weights: Weights,
+    pub certificate: Option<Certificate>,
+    pub converged: bool,
+    pub interrupted: bool,
+    pub history: Vec<HistoryRow>,
+    pub report: ApgReport,
+    pub seconds: f64,
+}
+
 /// Runs apg on `engine` until the relative gap is at most `cfg.gap_tol()` or `cfg.max_iter`
 /// iterations. The result's `epochs_run` and `steps_run` count iterations (full passes).
 #[allow(clippy::too_many_arguments)]
@@ -222,6 +286,51 @@ pub fn run(
     setup_seconds: f64,
     control: &mut RunControl,
 ) -> Result<FitResult> {
+    let outcome = iterate(device_engine, data, cfg, control)?;
+    let iterations = outcome.report.iterations;
+    let mut history = outcome.history;
+    let (objective, train, validation) = score(
+        cfg,
+        data,
+        validation,
+        &outcome.weights,
+        iterations,
+        iterations,
+    )?;
+    if let Some(last) = history.last_mut() {
+        last.train_accuracy = train.accuracy;
+        last.val_loss = validation.map(|v| v.loss);
+        last.val_accuracy = validation.and_then(|v| v.accuracy);
+    }
+    Ok(FitResult {
+        weights: outcome.weights,
+        objective,
+        train,
+        validation,
+        history,
+        epochs_run: iterations,
+        steps_run: iterations,
+        seconds: outcome.seconds,
+        setup_seconds,
+        device,
+        stopped_early: outcome.interrupted.then(|| INTERRUPTED.to_string()),
+        best_epoch: None,
+        // Set by the GPU solver when it streams the data in chunks.
+        chunk_rows: cfg.chunk_rows,
+        certificate: outcome.certificate,
+        converged: Some(outcome.converged),
+        apg: Some(outcome.report),
+    })
+}
+
+/// The apg iteration itself, over any [`ApgData`]: the engine's steps, the gap checks,
+/// backtracking, and the f64 finish when an f32 device stalls above tol.
+pub fn iterate(
+    device_engine: &mut dyn ApgEngine,
+    data: &dyn ApgData,
+    cfg: &FitConfig,
+    control: &mut RunControl,
+) -> Result<ApgOutcome> {
     if control.resume.is_some() || control.checkpoint.is_some() {
         return Err(Error::invalid(
             "checkpoint",
@@ -230,7 +339,7 @@ pub fn run(
         ));
     }
     let start = Instant::now();
-    let stats = DataStats::of(cfg.model, data);
+    let stats = data.stats(cfg.model)?;
     let d = data.n_features();
     let lip = lipschitz(device_engine, cfg, d)?;
     let mut step = 1.0 / lip;
@@ -249,14 +358,14 @@ pub fn run(
     };
     device_engine.start(&start_weights)?;
     // Set when an f32 device stalls above tol: the same iteration goes on in f64 on the host.
-    let mut host: Option<CpuApg> = None;
+    let mut host: Option<Box<dyn ApgEngine + '_>> = None;
     let mut host_iterations = 0usize;
     let mut history = Vec::new();
     let mut iterations = 0usize;
     let mut checks = Checks::new();
     let (weights, certificate, converged, interrupted) = loop {
         let engine: &mut dyn ApgEngine = match host.as_mut() {
-            Some(h) => h,
+            Some(h) => h.as_mut(),
             None => &mut *device_engine,
         };
         let (x, loss, grad) = engine.evaluate()?;
@@ -327,14 +436,7 @@ pub fn run(
             // until it stalls.
             let (certificate, converged) = match certificate {
                 Some(_) if engine.is_f32() && !interrupted => {
-                    let exact = gap::cpu_certificate(
-                        cfg.model,
-                        data,
-                        &cfg.penalty,
-                        cfg.fit_intercept,
-                        &stats,
-                        &x,
-                    );
+                    let exact = data.exact_certificate(cfg, &stats, &x)?;
                     (exact, exact.is_some_and(|c| c.relative <= tol))
                 }
                 _ => (certificate, converged),
@@ -347,7 +449,7 @@ pub fn run(
             if finish_on_host {
                 // The device's f32 gradient cannot take the gap lower: go on from its point in
                 // f64 (momentum restarted), with the same step.
-                let mut cpu = CpuApg::new(data, cfg);
+                let mut cpu = data.host_engine(cfg)?;
                 cpu.start(&x)?;
                 host = Some(cpu);
                 continue;
@@ -375,37 +477,19 @@ pub fn run(
         }
     };
     let restarts = device_engine.restarts()? + host.as_mut().map_or(Ok(0), |h| h.restarts())?;
-    let seconds = start.elapsed().as_secs_f64();
-    let (objective, train, validation) =
-        score(cfg, data, validation, &weights, iterations, iterations)?;
-    if let Some(last) = history.last_mut() {
-        last.train_accuracy = train.accuracy;
-        last.val_loss = validation.map(|v| v.loss);
-        last.val_accuracy = validation.and_then(|v| v.accuracy);
-    }
-    Ok(FitResult {
+    Ok(ApgOutcome {
         weights,
-        objective,
-        train,
-        validation,
-        history,
-        epochs_run: iterations,
-        steps_run: iterations,
-        seconds,
-        setup_seconds,
-        device,
-        stopped_early: interrupted.then(|| INTERRUPTED.to_string()),
-        best_epoch: None,
-        // Set by the GPU solver when it streams the data in chunks.
-        chunk_rows: cfg.chunk_rows,
         certificate,
-        converged: Some(converged),
-        apg: Some(ApgReport {
+        converged,
+        interrupted,
+        history,
+        report: ApgReport {
             iterations,
             lipschitz: lip,
             restarts,
             host_iterations,
-        }),
+        },
+        seconds: start.elapsed().as_secs_f64(),
     })
 }
 

@@ -29,6 +29,7 @@ pub mod config;
 pub mod cpu;
 pub mod cv;
 pub mod data;
+pub mod distributed;
 pub mod error;
 pub mod fit;
 pub mod gap;

@@ -65,6 +65,47 @@ impl GpuSolver {
         &self.ctx
     }
 
+    /// An apg engine over `data` that stays on the device between calls: what a distributed
+    /// worker holds for its partition (see [`crate::distributed`]). X is uploaded (or planned
+    /// for streaming) once.
+    pub fn apg_engine<'a>(
+        &'a self,
+        data: &'a Dataset,
+        cfg: &FitConfig,
+    ) -> Result<Box<dyn crate::apg::ApgEngine + Send + 'a>> {
+        let cfg = FitConfig {
+            solver: SolverKind::Apg,
+            batch_size: BatchSize::Full,
+            ..cfg.clone()
+        };
+        cfg.validate(data.n_rows())?;
+        if let Some(csr) = data.x.csr() {
+            let chunk = super::sparse::plan_stream(
+                csr,
+                &self.options,
+                self.ctx.max_binding_bytes(),
+                data.row_weights().is_some(),
+                1,
+            )?;
+            let cfg = FitConfig {
+                chunk_rows: chunk,
+                ..cfg
+            };
+            return Ok(Box::new(super::sparse::GpuSparseEngine::new(
+                &self.ctx,
+                data,
+                None,
+                &cfg,
+                None,
+                &self.options,
+            )?));
+        }
+        let (residency, cfg) = plan_fit(&self.ctx, &self.options, data, &cfg)?;
+        let mut engine = GpuEngine::new(&self.ctx, data, None, &cfg, residency, &self.options)?;
+        engine.set_apg_epoch(&BatchPlan::new(&cfg, data.n_rows()).epoch(0))?;
+        Ok(Box::new(engine))
+    }
+
     /// Where the training rows of `data` would live for `cfg`.
     pub fn residency(&self, data: &Dataset, cfg: &FitConfig) -> Result<Residency> {
         plan_fit(&self.ctx, &self.options, data, cfg).map(|(residency, _)| residency)

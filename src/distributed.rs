@@ -171,7 +171,7 @@ self_cell::self_cell!(
 );
 
 enum Resident {
-    Cpu(Dataset),
+    Cpu(Box<Dataset>),
     Gpu(GpuPartition),
 }
 
@@ -198,7 +198,10 @@ impl Partition {
         let outputs = cfg.model.outputs(data.n_classes());
         let model = cfg.model;
         let (resident, device) = match ctx {
-            None => (Resident::Cpu(data), "cpu (f64 reference)".to_string()),
+            None => (
+                Resident::Cpu(Box::new(data)),
+                "cpu (f64 reference)".to_string(),
+            ),
             Some(ctx) => {
                 let solver = GpuSolver::with_context(ctx);
                 let device = solver.context().adapter.label();

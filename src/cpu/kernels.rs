@@ -23,15 +23,15 @@ pub fn grad_partials(
     w: &Weights,
     out: &mut [f64],
 ) {
-    let (y, row_weight) = (data.y_slice(), data.row_weights());
+    let (y, weighted) = (data.y_slice(), data.weights.is_some());
     let d = w.features;
     let stride = d + 1;
     let rows = &order[batch.start..batch.start + batch.rows];
     let residual = |i: usize, z: &mut [f64]| {
         w.logits_row(data.row(i), z);
         objective::residuals(model, z, y[i]);
-        if let Some(s) = row_weight {
-            let s = s[i] as f64;
+        if weighted {
+            let s = data.row_weight(i);
             z.iter_mut().for_each(|r| *r *= s);
         }
     };

@@ -52,8 +52,11 @@ pub struct Dataset {
 pub struct SampleWeights {
     /// The weights as given (after class weights), ≥ 0, not all 0.
     pub raw: Vec<f32>,
-    /// w·m/Σw: mean 1.
+    /// w·m/Σw: mean 1, in f32 as the GPU kernels read them.
     pub scaled: Vec<f32>,
+    /// m/Σw: the CPU computes ŵᵢ = wᵢ·scale in f64, so that integer weights act exactly as
+    /// repeated rows (f32 rounding of ŵ would perturb the problem by ~6e-8 relative).
+    pub scale: f64,
     /// Σw of the raw weights.
     pub sum: f64,
 }
@@ -81,7 +84,12 @@ impl SampleWeights {
         }
         let scale = raw.len() as f64 / sum;
         let scaled = raw.iter().map(|&w| (w as f64 * scale) as f32).collect();
-        Ok(SampleWeights { raw, scaled, sum })
+        Ok(SampleWeights {
+            raw,
+            scaled,
+            sum,
+            scale,
+        })
     }
 }
 
@@ -409,7 +417,9 @@ impl Dataset {
     /// ŵᵢ (1 without weights).
     #[inline]
     pub fn row_weight(&self, i: usize) -> f64 {
-        self.weights.as_ref().map_or(1.0, |w| w.scaled[i] as f64)
+        self.weights
+            .as_ref()
+            .map_or(1.0, |w| w.raw[i] as f64 * w.scale)
     }
 
     /// Σw: the sum of the weights as given, or the number of rows. scikit-learn's

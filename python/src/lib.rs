@@ -27,10 +27,17 @@ fn value_error(e: Error) -> PyErr {
 }
 
 /// The GPU context, opened once per process and shared by every fit (opening a device costs
-/// far more than a small fit).
+/// far more than a small fit). `GPU_REGFIT_ADAPTER` picks the adapter: a name substring, or
+/// `#N` for the N-th (one GPU per Dask worker).
 fn gpu_context() -> Result<Arc<GpuContext>, Error> {
     static CTX: OnceLock<Result<Arc<GpuContext>, String>> = OnceLock::new();
-    match CTX.get_or_init(|| GpuContext::new(None).map(Arc::new).map_err(|e| e.to_string())) {
+    let open = || {
+        let wanted = std::env::var("GPU_REGFIT_ADAPTER").ok().filter(|v| !v.is_empty());
+        GpuContext::new(wanted.as_deref())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    match CTX.get_or_init(open) {
         Ok(ctx) => Ok(ctx.clone()),
         Err(e) if e == &Error::NoAdapter.to_string() => Err(Error::NoAdapter),
         Err(e) => Err(Error::gpu(e.clone())),

@@ -547,7 +547,7 @@ impl GpuArgs {
 pub(crate) struct DeviceArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub(crate) device: DeviceArg,
-    /// Pick the adapter whose name contains this text.
+    /// Pick the adapter whose name contains this text, or `#N` for the N-th that `devices` lists.
     #[arg(long)]
     pub(crate) adapter: Option<String>,
     #[command(flatten)]

@@ -109,7 +109,9 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive).
+    /// Opens the best adapter, or the first whose name contains `name_filter` (case-insensitive),
+    /// or with `#N` the N-th adapter (from 0) in the order `devices` lists them: one of several
+    /// identical GPUs, e.g. one per Dask worker.
     pub fn new(name_filter: Option<&str>) -> Result<Self> {
         let instance = instance();
         let mut found = adapters(&instance);
@@ -119,6 +121,17 @@ impl GpuContext {
         found.sort_by_key(|a| rank(&format!("{:?}", a.get_info().device_type)));
         let adapter = match name_filter {
             None => found.swap_remove(0),
+            Some(wanted) if wanted.starts_with('#') => {
+                match wanted[1..].parse::<usize>() {
+                    Ok(i) if i < found.len() => found.swap_remove(i),
+                    _ => {
+                        return Err(Error::AdapterNotFound {
+                            wanted: wanted.into(),
+                            available: format!("#0..#{}", found.len() - 1),
+                        })
+                    }
+                }
+            }
             Some(wanted) => {
                 let lower = wanted.to_lowercase();
                 match found

@@ -32,7 +32,9 @@ fn value_error(e: Error) -> PyErr {
 fn gpu_context() -> Result<Arc<GpuContext>, Error> {
     static CTX: OnceLock<Result<Arc<GpuContext>, String>> = OnceLock::new();
     let open = || {
-        let wanted = std::env::var("GPU_REGFIT_ADAPTER").ok().filter(|v| !v.is_empty());
+        let wanted = std::env::var("GPU_REGFIT_ADAPTER")
+            .ok()
+            .filter(|v| !v.is_empty());
         GpuContext::new(wanted.as_deref())
             .map(Arc::new)
             .map_err(|e| e.to_string())
@@ -50,9 +52,9 @@ fn device_context(device: &str) -> PyResult<Option<Arc<GpuContext>>> {
     match device {
         "cpu" => Ok(None),
         "gpu" => gpu_context().map(Some).map_err(|e| match e {
-            Error::NoAdapter => {
-                PyValueError::new_err(format!("device='gpu': no GPU adapter found ({INSTALL_HINT})"))
-            }
+            Error::NoAdapter => PyValueError::new_err(format!(
+                "device='gpu': no GPU adapter found ({INSTALL_HINT})"
+            )),
             e => value_error(e),
         }),
         "auto" => match gpu_context() {
@@ -77,10 +79,14 @@ fn solver_for(ctx: Option<Arc<GpuContext>>) -> Box<dyn Solver> {
 /// (data float32, indices uint32, indptr uint64, n_cols).
 fn matrix(x: &Bound<'_, PyAny>) -> PyResult<Matrix> {
     if let Ok(dense) = x.extract::<PyReadonlyArray2<f32>>() {
-        return Ok(Matrix::from(dense.as_array().as_standard_layout().into_owned()));
+        return Ok(Matrix::from(
+            dense.as_array().as_standard_layout().into_owned(),
+        ));
     }
     let parts = x.cast::<PyTuple>().map_err(|_| {
-        PyValueError::new_err("X must be a float32 matrix or a CSR tuple (data, indices, indptr, n_cols)")
+        PyValueError::new_err(
+            "X must be a float32 matrix or a CSR tuple (data, indices, indptr, n_cols)",
+        )
     })?;
     let (data, indices, indptr, cols): (
         PyReadonlyArray1<f32>,
@@ -109,8 +115,8 @@ fn dataset(
     sample_weight: Option<PyReadonlyArray1<f32>>,
     n_classes: usize,
 ) -> PyResult<Dataset> {
-    let mut data = Dataset::from_matrix(matrix(x)?, y.as_array().to_owned(), "X")
-        .map_err(value_error)?;
+    let mut data =
+        Dataset::from_matrix(matrix(x)?, y.as_array().to_owned(), "X").map_err(value_error)?;
     if n_classes > 0 {
         data.classes = Some((0..n_classes as i64).map(Label::Int).collect());
     }
@@ -128,13 +134,16 @@ fn config(json: &str) -> PyResult<FitConfig> {
         solver: SolverKind::Apg,
         ..FitConfig::default()
     };
-    let mut value = serde_json::to_value(&base).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let mut value =
+        serde_json::to_value(&base).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let given: serde_json::Value =
         serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
     if let (Some(target), serde_json::Value::Object(fields)) = (value.as_object_mut(), given) {
         for (k, v) in fields {
             if !target.contains_key(&k) && k != "network" && k != "chunk_rows" {
-                return Err(PyValueError::new_err(format!("config: unknown field {k:?}")));
+                return Err(PyValueError::new_err(format!(
+                    "config: unknown field {k:?}"
+                )));
             }
             target.insert(k, v);
         }
@@ -142,15 +151,12 @@ fn config(json: &str) -> PyResult<FitConfig> {
     serde_json::from_value(value).map_err(|e| PyValueError::new_err(format!("config: {e}")))
 }
 
-fn coef_arrays<'py>(
-    py: Python<'py>,
-    w: &Weights,
-    out: &Bound<'py, PyDict>,
-) -> PyResult<()> {
+fn coef_arrays<'py>(py: Python<'py>, w: &Weights, out: &Bound<'py, PyDict>) -> PyResult<()> {
     let (k, d) = (w.outputs, w.features);
     let mut coef = Array2::<f64>::zeros((k, d));
     for o in 0..k {
-        coef.row_mut(o).assign(&ndarray::ArrayView1::from(w.coef(o)));
+        coef.row_mut(o)
+            .assign(&ndarray::ArrayView1::from(w.coef(o)));
     }
     out.set_item("coef", coef.into_pyarray(py))?;
     out.set_item("intercept", Array1::from(w.intercepts()).into_pyarray(py))?;
@@ -165,7 +171,8 @@ fn result_dict<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     if weights.is_network() {
-        let json = serde_json::to_string(weights).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let json =
+            serde_json::to_string(weights).map_err(|e| PyValueError::new_err(e.to_string()))?;
         out.set_item("network", json)?;
     } else {
         coef_arrays(py, weights, &out)?;
@@ -386,14 +393,11 @@ struct PyReduce<'py> {
 impl Reduce for PyReduce<'_> {
     fn round(&self, request: &Request) -> gpu_regfit::error::Result<Vec<f64>> {
         let encoded = Array1::from(request.encode()).into_pyarray(self.py);
-        let answer = self
-            .round
-            .call1((encoded,))
-            .and_then(|a| {
-                a.extract::<PyReadonlyArray1<f64>>()
-                    .map(|a| a.as_array().to_vec())
-                    .map_err(PyErr::from)
-            });
+        let answer = self.round.call1((encoded,)).and_then(|a| {
+            a.extract::<PyReadonlyArray1<f64>>()
+                .map(|a| a.as_array().to_vec())
+                .map_err(PyErr::from)
+        });
         answer.map_err(|e| Error::gpu(format!("the reduction over the workers failed: {e}")))
     }
 }
@@ -421,8 +425,8 @@ fn fit_distributed<'py>(
         mass,
         f32: any_f32,
     };
-    let out: ApgOutcome = distributed::fit(&reduce, shape, &cfg, &mut RunControl::default())
-        .map_err(value_error)?;
+    let out: ApgOutcome =
+        distributed::fit(&reduce, shape, &cfg, &mut RunControl::default()).map_err(value_error)?;
     let d = PyDict::new(py);
     coef_arrays(py, &out.weights, &d)?;
     d.set_item("n_iter", out.report.iterations)?;

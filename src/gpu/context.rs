@@ -121,17 +121,15 @@ impl GpuContext {
         found.sort_by_key(|a| rank(&format!("{:?}", a.get_info().device_type)));
         let adapter = match name_filter {
             None => found.swap_remove(0),
-            Some(wanted) if wanted.starts_with('#') => {
-                match wanted[1..].parse::<usize>() {
-                    Ok(i) if i < found.len() => found.swap_remove(i),
-                    _ => {
-                        return Err(Error::AdapterNotFound {
-                            wanted: wanted.into(),
-                            available: format!("#0..#{}", found.len() - 1),
-                        })
-                    }
+            Some(wanted) if wanted.starts_with('#') => match wanted[1..].parse::<usize>() {
+                Ok(i) if i < found.len() => found.swap_remove(i),
+                _ => {
+                    return Err(Error::AdapterNotFound {
+                        wanted: wanted.into(),
+                        available: format!("#0..#{}", found.len() - 1),
+                    })
                 }
-            }
+            },
             Some(wanted) => {
                 let lower = wanted.to_lowercase();
                 match found

@@ -22,7 +22,8 @@ class MLPClassifier(ClassifierMixin, CoreModel):
     tol=1e-4, n_iter_no_change=10, random_state=None (seeds the initial weights and the
     minibatch order), device='auto'.
 
-    Attributes: classes_, n_iter_ (epochs run), loss_ (the final objective), device_,
+    Attributes: classes_, coefs_ and intercepts_ (per layer, as scikit-learn lays them out:
+    inputs × outputs), n_iter_ (epochs run), loss_ (the final objective), device_,
     n_features_in_. A network's objective is not convex: it has no duality gap (dual_gap_ None).
     """
 
@@ -103,6 +104,8 @@ class MLPClassifier(ClassifierMixin, CoreModel):
     def _set_result(self, result):
         super()._set_result(result)
         self.network_ = result["network"]
+        self.coefs_ = list(result["coefs"])
+        self.intercepts_ = list(result["intercepts"])
         self.loss_ = result["objective"]
 
     def _logits(self, X):

@@ -174,6 +174,21 @@ fn result_dict<'py>(
         let json =
             serde_json::to_string(weights).map_err(|e| PyValueError::new_err(e.to_string()))?;
         out.set_item("network", json)?;
+        // scikit-learn's MLP layout: coefs_[l] is inputs × outputs, intercepts_[l] outputs.
+        let (coefs, intercepts) = (
+            pyo3::types::PyList::empty(py),
+            pyo3::types::PyList::empty(py),
+        );
+        for layer in weights.layers() {
+            let stride = layer.stride();
+            let at = |o: usize, i: usize| weights.values[layer.offset + o * stride + i];
+            let w = Array2::from_shape_fn((layer.inputs, layer.outputs), |(i, o)| at(o, i));
+            let b = Array1::from_shape_fn(layer.outputs, |o| at(o, layer.inputs));
+            coefs.append(w.into_pyarray(py))?;
+            intercepts.append(b.into_pyarray(py))?;
+        }
+        out.set_item("coefs", coefs)?;
+        out.set_item("intercepts", intercepts)?;
     } else {
         coef_arrays(py, weights, &out)?;
     }

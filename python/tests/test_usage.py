@@ -83,3 +83,8 @@ def test_mlp_learns_iris(gpu_device):
         p = clf.predict_proba(X)
         np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
         assert clf.dual_gap_ is None
+        # The layers in scikit-learn's layout reproduce the probabilities.
+        h = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
+        z = h @ clf.coefs_[1] + clf.intercepts_[1]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), p, rtol=1e-4, atol=1e-6)

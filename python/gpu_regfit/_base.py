@@ -42,17 +42,16 @@ def check_device(device):
     return device
 
 
+def core_inputs(X, y, sample_weight, n_classes, config, device):
+    """The leading arguments of every core call: X, y (f32), weights, K, config JSON, device."""
+    sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    return core_x(X), y, sw, int(n_classes), json.dumps(config), check_device(device)
+
+
 def core_fit(X, y, sample_weight, n_classes, config, device):
     """One fit in the core; the core's errors arrive as ValueError with its one-line message."""
-    sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
-    return _core.fit(
-        core_x(X),
-        np.ascontiguousarray(y, dtype=np.float32),
-        sw,
-        int(n_classes),
-        json.dumps(config),
-        check_device(device),
-    )
+    return _core.fit(*core_inputs(X, y, sample_weight, n_classes, config, device))
 
 
 def weight_total(sample_weight, n):

@@ -3,8 +3,6 @@
 on scikit-learn's folds (``cv``), then refits all rows at the best λ.
 """
 
-import json
-
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.model_selection import check_cv
@@ -14,9 +12,8 @@ from ._base import (
     LinearClassifierBase,
     LinearRegressorBase,
     apg_config,
-    check_device,
     core_fit,
-    core_x,
+    core_inputs,
     penalty_from_alpha,
     weight_total,
 )
@@ -39,14 +36,8 @@ def fold_ids(cv, X, y, classifier):
 
 
 def core_cv(X, y, sample_weight, n_classes, config, device, folds, l1_ratios, lambdas, n_lambdas, eps, scoring):
-    sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
     return _core.cross_validate(
-        core_x(X),
-        np.ascontiguousarray(y, dtype=np.float32),
-        sw,
-        int(n_classes),
-        json.dumps(config),
-        check_device(device),
+        *core_inputs(X, y, sample_weight, n_classes, config, device),
         folds,
         [float(r) for r in l1_ratios],
         None if lambdas is None else [float(v) for v in lambdas],

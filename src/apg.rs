@@ -379,24 +379,16 @@ pub fn iterate(
                 value: primal,
             });
         }
-        let certificate =
-            match gap::dual_point(cfg.model, &cfg.penalty, cfg.fit_intercept, &stats, &grad) {
-                Some(point) => {
-                    let conjugate = match cfg.model {
-                        Model::Linear => gap::linear_conjugate(&point, loss, &x, &stats),
-                        _ => engine.dual_loss(&point)?,
-                    };
-                    Some(gap::certificate(
-                        &cfg.penalty,
-                        cfg.fit_intercept,
-                        &x,
-                        loss,
-                        &point,
-                        conjugate,
-                    ))
-                }
-                None => None,
-            };
+        let certificate = gap::certificate_at(
+            cfg.model,
+            &cfg.penalty,
+            cfg.fit_intercept,
+            &stats,
+            &x,
+            loss,
+            &grad,
+            |point| engine.dual_loss(point),
+        )?;
         let converged = match &certificate {
             Some(c) => c.relative <= tol,
             None => gradient_norm(&grad, &x, cfg) <= tol * primal.abs().max(1.0),
@@ -512,12 +504,7 @@ impl<'a> CpuApg<'a> {
             data,
             cfg: cfg.clone(),
             sums: vec![0.0; w.values.len()],
-            state: ApgState {
-                x: w.clone(),
-                y: w,
-                t: 1.0,
-                restarts: 0,
-            },
+            state: ApgState::at(w),
             order: (0..data.n_rows() as u32).collect(),
         }
     }
@@ -529,9 +516,7 @@ impl ApgEngine for CpuApg<'_> {
     }
 
     fn start(&mut self, w: &Weights) -> Result<()> {
-        self.state.x = w.clone();
-        self.state.y = w.clone();
-        self.state.t = 1.0;
+        self.state.start(w);
         Ok(())
     }
 
@@ -564,8 +549,7 @@ impl ApgEngine for CpuApg<'_> {
     }
 
     fn restart(&mut self) -> Result<()> {
-        self.state.y = self.state.x.clone();
-        self.state.t = 1.0;
+        self.state.drop_momentum();
         Ok(())
     }
 

@@ -254,12 +254,7 @@ impl<'a> BlockSolver<'a> {
             let cfg_k = self.config_of(p);
             let top = self.top(p.part)?;
             members.push(Member {
-                state: ApgState {
-                    x: p.start.clone(),
-                    y: p.start.clone(),
-                    t: 1.0,
-                    restarts: 0,
-                },
+                state: ApgState::at(p.start.clone()),
                 step: 1.0 / apg::lipschitz_from(top, &cfg_k),
                 checks: Checks::new(),
                 iterations: 0,
@@ -456,8 +451,7 @@ impl<'a> BlockSolver<'a> {
             }
             let (restart, halve) = m.checks.backtrack(primal);
             if restart {
-                m.state.y = m.state.x.clone();
-                m.state.t = 1.0;
+                m.state.drop_momentum();
                 m.state.restarts += 1;
             }
             if halve {

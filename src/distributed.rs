@@ -181,6 +181,10 @@ pub struct Partition {
     model: Model,
     outputs: usize,
     device: String,
+    /// The weights the device engine last evaluated at: a classifier's gap check asks for the
+    /// conjugate term at the point whose loss and gradient it has just received, so the
+    /// engine's evaluate is not run twice.
+    evaluated: Option<Vec<f64>>,
 }
 
 impl Partition {
@@ -215,6 +219,7 @@ impl Partition {
             model,
             outputs,
             device,
+            evaluated: None,
         })
     }
 
@@ -273,14 +278,19 @@ impl Partition {
                 v.push(s.y2_mean);
                 Ok(scale(v))
             }
-            Request::LossGrad { w, exact } => {
-                let w = self.weights(w)?;
+            Request::LossGrad { w: values, exact } => {
+                let w = self.weights(values)?;
                 let model = self.model;
                 let (loss, grad) = match &mut self.resident {
-                    Resident::Gpu(cell) if !exact => cell.with_dependent_mut(|_, e| {
-                        e.start(&w)?;
-                        e.evaluate().map(|(_, l, g)| (l, g))
-                    })?,
+                    Resident::Gpu(cell) if !exact => {
+                        self.evaluated = None;
+                        let out = cell.with_dependent_mut(|_, e| {
+                            e.start(&w)?;
+                            e.evaluate().map(|(_, l, g)| (l, g))
+                        })?;
+                        self.evaluated = Some(values.clone());
+                        out
+                    }
                     _ => objective::loss_and_data_gradient(model, self.data(), &w),
                 };
                 let mut v = vec![loss];
@@ -298,6 +308,8 @@ impl Partition {
                 }
                 let out = match &mut self.resident {
                     Resident::Gpu(cell) if !exact => {
+                        // The product overwrites what the last evaluate left on the device.
+                        self.evaluated = None;
                         cell.with_dependent_mut(|_, e| e.gram_times(v))?
                     }
                     _ => kernels::gram_times(self.data(), v),
@@ -305,14 +317,14 @@ impl Partition {
                 Ok(scale(out))
             }
             Request::DualLoss {
-                w,
+                w: values,
                 c,
                 tau,
                 q,
                 shift,
                 exact,
             } => {
-                let w = self.weights(w)?;
+                let w = self.weights(values)?;
                 let point = DualPoint {
                     c: *c,
                     tau: *tau,
@@ -322,13 +334,21 @@ impl Partition {
                     h: w.clone(),
                 };
                 let model = self.model;
+                let fresh = self.evaluated.as_ref() == Some(values);
                 let value = match &mut self.resident {
-                    Resident::Gpu(cell) if !exact => cell.with_dependent_mut(|_, e| {
-                        // The engine's conjugate pass reads the logits its evaluate left.
-                        e.start(&w)?;
-                        e.evaluate()?;
-                        e.dual_loss(&point)
-                    })?,
+                    Resident::Gpu(cell) if !exact => {
+                        self.evaluated = None;
+                        let value = cell.with_dependent_mut(|_, e| {
+                            // The engine's conjugate pass reads the state its evaluate left.
+                            if !fresh {
+                                e.start(&w)?;
+                                e.evaluate()?;
+                            }
+                            e.dual_loss(&point)
+                        })?;
+                        self.evaluated = Some(values.clone());
+                        value
+                    }
                     _ => kernels::dual_loss(model, self.data(), &w, &point),
                 };
                 Ok(vec![value * mass])
@@ -420,12 +440,7 @@ impl<'r> DistributedEngine<'r> {
         let w = Weights::zeros(remote.outputs(), remote.shape.features);
         DistributedEngine {
             remote,
-            state: ApgState {
-                x: w.clone(),
-                y: w,
-                t: 1.0,
-                restarts: 0,
-            },
+            state: ApgState::at(w),
             exact,
         }
     }
@@ -443,9 +458,7 @@ impl ApgEngine for DistributedEngine<'_> {
     }
 
     fn start(&mut self, w: &Weights) -> Result<()> {
-        self.state.x = w.clone();
-        self.state.y = w.clone();
-        self.state.t = 1.0;
+        self.state.start(w);
         Ok(())
     }
 
@@ -465,8 +478,7 @@ impl ApgEngine for DistributedEngine<'_> {
     }
 
     fn restart(&mut self) -> Result<()> {
-        self.state.y = self.state.x.clone();
-        self.state.t = 1.0;
+        self.state.drop_momentum();
         Ok(())
     }
 
@@ -523,22 +535,16 @@ impl ApgData for Remote<'_> {
         w: &Weights,
     ) -> Result<Option<Certificate>> {
         let (loss, grad) = self.loss_grad(w, true)?;
-        let Some(point) = gap::dual_point(cfg.model, &cfg.penalty, cfg.fit_intercept, stats, &grad)
-        else {
-            return Ok(None);
-        };
-        let conjugate = match cfg.model {
-            Model::Linear => gap::linear_conjugate(&point, loss, w, stats),
-            _ => self.dual_loss(w, &point, true)?,
-        };
-        Ok(Some(gap::certificate(
+        gap::certificate_at(
+            cfg.model,
             &cfg.penalty,
             cfg.fit_intercept,
+            stats,
             w,
             loss,
-            &point,
-            conjugate,
-        )))
+            &grad,
+            |point| self.dual_loss(w, point, true),
+        )
     }
 
     fn host_engine<'s>(&'s self, _cfg: &FitConfig) -> Result<Box<dyn ApgEngine + 's>> {

@@ -320,6 +320,38 @@ pub fn certificate(
     }
 }
 
+/// G at w from the data loss E[ℓ] and gradient `grad` there, wherever they were computed (CPU,
+/// GPU, a reduction over workers). `classifier_conjugate` gives E[ℓ*(c·ρ)] of a classifier's dual
+/// point (one more pass over the logits); the linear model's is closed-form. `None` without a
+/// penalty on W.
+#[allow(clippy::too_many_arguments)]
+pub fn certificate_at<E>(
+    model: Model,
+    penalty: &Penalty,
+    fit_intercept: bool,
+    stats: &DataStats,
+    w: &Weights,
+    loss: f64,
+    grad: &Weights,
+    classifier_conjugate: impl FnOnce(&DualPoint) -> Result<f64, E>,
+) -> Result<Option<Certificate>, E> {
+    let Some(point) = dual_point(model, penalty, fit_intercept, stats, grad) else {
+        return Ok(None);
+    };
+    let conjugate = match model {
+        Model::Linear => linear_conjugate(&point, loss, w, stats),
+        _ => classifier_conjugate(&point)?,
+    };
+    Ok(Some(certificate(
+        penalty,
+        fit_intercept,
+        w,
+        loss,
+        &point,
+        conjugate,
+    )))
+}
+
 /// G(w) in f64 on the CPU: one pass for the loss and gradient, one for the classifiers' conjugate.
 pub fn cpu_certificate(
     model: Model,
@@ -330,17 +362,20 @@ pub fn cpu_certificate(
     w: &Weights,
 ) -> Option<Certificate> {
     let (loss, grad) = objective::loss_and_data_gradient(model, data, w);
-    let point = dual_point(model, penalty, fit_intercept, stats, &grad)?;
-    let conjugate = match model {
-        Model::Linear => linear_conjugate(&point, loss, w, stats),
-        _ => crate::cpu::kernels::dual_loss(model, data, w, &point),
+    let conjugate = |point: &DualPoint| {
+        Ok::<_, std::convert::Infallible>(crate::cpu::kernels::dual_loss(model, data, w, point))
     };
-    Some(certificate(
+    match certificate_at(
+        model,
         penalty,
         fit_intercept,
+        stats,
         w,
         loss,
-        &point,
+        &grad,
         conjugate,
-    ))
+    ) {
+        Ok(c) => c,
+        Err(never) => match never {},
+    }
 }

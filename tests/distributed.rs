@@ -187,3 +187,37 @@ fn bad_requests_are_errors() {
     let err = part.answer(&wrong).unwrap_err().to_string();
     assert!(err.contains("1 x 5"), "{err}");
 }
+
+#[test]
+fn gpu_partition_conjugate_after_its_evaluate_equals_a_fresh_one() {
+    let Some(ctx) = gpu() else { return };
+    let data = problem_for(Model::Logistic, 300, 6, 3);
+    let cfg = config(Model::Logistic, Penalty::default());
+    let mut part = Partition::new(data, &cfg, Some(ctx)).unwrap();
+    let w: Vec<f64> = (0..7).map(|i| 0.1 * i as f64 - 0.3).collect();
+    let dual = |exact| Request::DualLoss {
+        w: w.clone(),
+        c: 0.7,
+        tau: 0.2,
+        q: vec![0.4, 0.6],
+        shift: 0.0,
+        exact,
+    };
+    // Right after the loss and gradient at w (the gap check's order): no second evaluate.
+    part.answer(&Request::LossGrad {
+        w: w.clone(),
+        exact: false,
+    })
+    .unwrap();
+    let after_evaluate = part.answer(&dual(false)).unwrap()[0];
+    // After a product that overwrote the device state: evaluated again.
+    part.answer(&Request::Gram {
+        v: vec![1.0; 7],
+        exact: false,
+    })
+    .unwrap();
+    let fresh = part.answer(&dual(false)).unwrap()[0];
+    let exact = part.answer(&dual(true)).unwrap()[0];
+    assert_close("conjugate", &[after_evaluate], &[fresh], 1e-6, 0.0);
+    assert_close("conjugate vs f64", &[fresh], &[exact], 1e-4, 0.0);
+}

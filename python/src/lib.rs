@@ -151,6 +151,22 @@ fn config(json: &str) -> PyResult<FitConfig> {
     serde_json::from_value(value).map_err(|e| PyValueError::new_err(format!("config: {e}")))
 }
 
+/// The dataset, configuration and device of one call.
+fn inputs(
+    x: &Bound<'_, PyAny>,
+    y: PyReadonlyArray1<f32>,
+    sample_weight: Option<PyReadonlyArray1<f32>>,
+    n_classes: usize,
+    config_json: &str,
+    device: &str,
+) -> PyResult<(Dataset, FitConfig, Option<Arc<GpuContext>>)> {
+    Ok((
+        dataset(x, y, sample_weight, n_classes)?,
+        config(config_json)?,
+        device_context(device)?,
+    ))
+}
+
 fn coef_arrays<'py>(py: Python<'py>, w: &Weights, out: &Bound<'py, PyDict>) -> PyResult<()> {
     let (k, d) = (w.outputs, w.features);
     let mut coef = Array2::<f64>::zeros((k, d));
@@ -215,9 +231,7 @@ fn fit<'py>(
     config_json: &str,
     device: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let data = dataset(x, y, sample_weight, n_classes)?;
-    let cfg = config(config_json)?;
-    let ctx = device_context(device)?;
+    let (data, cfg, ctx) = inputs(x, y, sample_weight, n_classes, config_json, device)?;
     let fitted = py
         .detach(move || {
             let mut solver = solver_for(ctx);
@@ -246,9 +260,7 @@ fn cross_validate<'py>(
     min_ratio: Option<f64>,
     scoring: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let data = dataset(x, y, sample_weight, n_classes)?;
-    let cfg = config(config_json)?;
-    let ctx = device_context(device)?;
+    let (data, cfg, ctx) = inputs(x, y, sample_weight, n_classes, config_json, device)?;
     let scoring = match scoring {
         None => None,
         Some("mse") => Some(Scoring::Mse),
@@ -346,9 +358,7 @@ impl PyPartition {
         config_json: &str,
         device: &str,
     ) -> PyResult<Self> {
-        let data = dataset(x, y, sample_weight, n_classes)?;
-        let cfg = config(config_json)?;
-        let ctx = device_context(device)?;
+        let (data, cfg, ctx) = inputs(x, y, sample_weight, n_classes, config_json, device)?;
         let part = py
             .detach(move || Partition::new(data, &cfg, ctx))
             .map_err(value_error)?;

@@ -277,6 +277,31 @@ pub struct ApgState {
     pub restarts: usize,
 }
 
+impl ApgState {
+    /// x = y = `w`, t = 1, no restarts yet.
+    pub fn at(w: Weights) -> Self {
+        ApgState {
+            x: w.clone(),
+            y: w,
+            t: 1.0,
+            restarts: 0,
+        }
+    }
+
+    /// Starts again from `w` (the restart count is kept).
+    pub fn start(&mut self, w: &Weights) {
+        self.x = w.clone();
+        self.y = w.clone();
+        self.t = 1.0;
+    }
+
+    /// Drops the momentum: y = x, t = 1.
+    pub fn drop_momentum(&mut self) {
+        self.y = self.x.clone();
+        self.t = 1.0;
+    }
+}
+
 /// Twin of shaders/apg_update.wgsl: one FISTA step from the data gradient `grad` at y (already
 /// divided by m): x⁺ = prox(y − step·(grad + 2·l2·y)) (soft-threshold by step·l1), restart when
 /// (y − x⁺)·(x⁺ − x) > 0 (O'Donoghue and Candès), else y⁺ = x⁺ + (t − 1)/t⁺·(x⁺ − x).

@@ -64,7 +64,7 @@ class ElasticNetCV(RegressorMixin, LinearRegressorBase):
 
     Parameters: l1_ratio=0.5 (float or list), eps=1e-3 (λ_min/λ_max of the automatic grid),
     alphas=100 (a count, or the values), cv=None (5-fold KFold; an int, a splitter or an iterable
-    as scikit-learn), fit_intercept=True, max_iter=10000, tol=1e-6 (relative duality gap of every
+    as scikit-learn), fit_intercept=True, max_iter=10000, tol=1e-8 (relative duality gap of every
     model), device='auto'.
 
     Attributes: alpha_, l1_ratio_, alphas_ (per l1 ratio when several, largest first),
@@ -80,7 +80,7 @@ class ElasticNetCV(RegressorMixin, LinearRegressorBase):
         cv=None,
         fit_intercept=True,
         max_iter=10000,
-        tol=1e-6,
+        tol=1e-8,
         device="auto",
     ):
         self.l1_ratio = l1_ratio
@@ -117,7 +117,7 @@ class LassoCV(ElasticNetCV):
     """Lasso with alpha chosen by k-fold CV of the mean squared error. Parameters and attributes
     as ElasticNetCV, without l1_ratio."""
 
-    def __init__(self, *, eps=1e-3, alphas=100, cv=None, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, *, eps=1e-3, alphas=100, cv=None, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.eps = eps
         self.alphas = alphas
         self.cv = cv
@@ -149,7 +149,7 @@ class LogisticRegressionCV(ClassifierMixin, LinearClassifierBase):
     Parameters: Cs=10 (a count of logspace(-4, 4) values, or the values), cv=None (5-fold
     StratifiedKFold), penalty='l2' ('l1' | 'l2' | 'elasticnet'), l1_ratios=None (for
     'elasticnet'), scoring=None ('accuracy' as scikit-learn; 'neg_log_loss', 'roc_auc'),
-    fit_intercept=True, class_weight=None, max_iter=10000, tol=1e-6, device='auto'.
+    fit_intercept=True, class_weight=None, max_iter=10000, tol=1e-8, device='auto'.
 
     C maps to the core's λ = 1/(C·n_train), with n_train the folds' mean training weight (the
     folds share one λ grid). Attributes: C_, Cs_, l1_ratio_, scores_ ({positive class or each
@@ -168,7 +168,7 @@ class LogisticRegressionCV(ClassifierMixin, LinearClassifierBase):
         fit_intercept=True,
         class_weight=None,
         max_iter=10000,
-        tol=1e-6,
+        tol=1e-8,
         device="auto",
     ):
         self.Cs = Cs

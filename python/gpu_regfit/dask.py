@@ -188,7 +188,7 @@ class ElasticNet(RegressorMixin, _DaskApg):
     """scikit-learn's ElasticNet (alpha, l1_ratio) over a Dask cluster; parameters and attributes
     as gpu_regfit.ElasticNet, plus n_workers_, devices_ and rounds_ (reductions made)."""
 
-    def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -207,7 +207,7 @@ class ElasticNet(RegressorMixin, _DaskApg):
 class Lasso(ElasticNet):
     """scikit-learn's Lasso(alpha) over a Dask cluster."""
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -225,7 +225,7 @@ class LogisticRegression(ClassifierMixin, _DaskApg):
     _is_classifier = True
 
     def __init__(
-        self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"
+        self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"
     ):
         self.penalty = penalty
         self.C = C

@@ -16,8 +16,10 @@ _DOC_COMMON = """
     fit_intercept : bool, default=True
     max_iter : int, default=10000
         Most apg iterations.
-    tol : float, default=1e-6
-        The relative duality gap G/J at which the fit stops: J(coef) − J* <= tol·J.
+    tol : float, default=1e-8
+        The relative duality gap G/J at which the fit stops: J(coef) − J* <= tol·J. Tighter
+        than the CLI's 1e-6: a gap bounds J, and on collinear data (breast_cancer) coefficients
+        within 1e-4 of the optimum, as scikit-learn users compare them, need about 1e-8.
     device : {'auto', 'gpu', 'cpu'}, default='auto'
         'gpu' needs an adapter; 'auto' takes the CPU when there is none; 'cpu' is the f64 reference.
 
@@ -38,7 +40,7 @@ class ElasticNet(RegressorMixin, LinearRegressorBase):
         + _DOC_COMMON
     )
 
-    def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -62,7 +64,7 @@ class Lasso(RegressorMixin, LinearRegressorBase):
         + _DOC_COMMON
     )
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -83,7 +85,7 @@ class Ridge(RegressorMixin, LinearRegressorBase):
         + _DOC_COMMON
     )
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-6, device="auto"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=10000, tol=1e-8, device="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -143,7 +145,7 @@ class LogisticRegression(ClassifierMixin, LinearClassifierBase):
         fit_intercept=True,
         class_weight=None,
         max_iter=10000,
-        tol=1e-6,
+        tol=1e-8,
         device="auto",
     ):
         self.penalty = penalty

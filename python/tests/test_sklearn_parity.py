@@ -2,9 +2,9 @@
 
 Tolerance: coefficients and intercepts within 1e-4 relative to the largest |coefficient| (the
 issue's bar), against scikit-learn fitted to tol 1e-10 so that both sides are at the optimum.
-Lasso(alpha=0.1) meets it at the default tol (relative gap 1e-6); the ill-conditioned Ridge and
-ElasticNet cases and the CV paths are fitted to tol 1e-10, since a relative gap bounds J, not each
-coefficient. X reaches the core as f32, so grids agree to 1e-7, not to f64's last digit.
+Lasso(alpha=0.1) and the classifiers meet it at the default tol (relative gap 1e-8); the
+ill-conditioned Ridge and ElasticNet cases and the CV paths are fitted to tol 1e-10, since a
+relative gap bounds J, not each coefficient. X reaches the core as f32, so grids agree to 1e-7, not to f64's last digit.
 Softmax intercepts are only determined up to a common shift, so they are compared centred.
 """
 
@@ -64,7 +64,7 @@ def test_lasso_diabetes(diabetes, device):
     # The issue's comparison: scikit-learn's Lasso(alpha=0.1) as it comes.
     assert_params(ours, sk.Lasso(alpha=0.1).fit(X, y))
     assert_params(ours, sk.Lasso(alpha=0.1, tol=1e-10, max_iter=100000).fit(X, y))
-    assert ours.converged_ and ours.dual_gap_ >= 0 and ours.relative_gap_ <= 1e-6
+    assert ours.converged_ and ours.dual_gap_ >= 0 and ours.relative_gap_ <= 1e-8
     assert np.count_nonzero(ours.coef_) == np.count_nonzero(sk.Lasso(alpha=0.1).fit(X, y).coef_)
 
 
@@ -81,7 +81,8 @@ def test_elastic_net_and_ridge_diabetes(diabetes, device):
 @pytest.mark.parametrize("penalty,C", [("l2", 1.0), ("l1", 0.5)])
 def test_logistic_breast_cancer(breast_cancer, device, penalty, C):
     X, y = breast_cancer
-    ours = g.LogisticRegression(penalty=penalty, C=C, tol=1e-9, device=device).fit(X, y)
+    # At the estimators' defaults, as a new user fits.
+    ours = g.LogisticRegression(penalty=penalty, C=C, device=device).fit(X, y)
     ref = sk.LogisticRegression(
         C=C, l1_ratio=1.0 if penalty == "l1" else 0.0, solver="saga" if penalty == "l1" else "lbfgs",
         tol=1e-12, max_iter=100000,
@@ -98,7 +99,7 @@ def test_logistic_breast_cancer(breast_cancer, device, penalty, C):
 def test_multinomial_iris(iris, device):
     X, y = iris
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
-    ours = g.LogisticRegression(C=1.0, tol=1e-10, device=device).fit(X, labels)
+    ours = g.LogisticRegression(C=1.0, device=device).fit(X, labels)
     ref = sk.LogisticRegression(C=1.0, tol=1e-12, max_iter=100000).fit(X, labels)
     assert_params(ours, ref, center=True)
     assert list(ours.classes_) == ["setosa", "versicolor", "virginica"]
